@@ -1,0 +1,57 @@
+"""Shared fixtures. Nothing here downloads: models are built in-process or bundled."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def isolated_user_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Keep every test away from the real ~/.config and from VIBE_* settings of the shell."""
+    home = tmp_path_factory.mktemp("home")
+    for name in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME"):
+        monkeypatch.setenv(name, str(home / name.lower()))
+    for name in list(os.environ):
+        if name.startswith("VIBE_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    yield
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A random-weight Qwen2 (VibeThinker's architecture at toy size) saved as safetensors."""
+    import torch
+    from transformers import Qwen2ForCausalLM
+
+    from vibecli.demo.build import build_tokenizer, tiny_qwen2_config
+
+    torch.manual_seed(0)
+    tokenizer = build_tokenizer()
+    model = Qwen2ForCausalLM(tiny_qwen2_config(tokenizer, hidden=64, layers=2))
+    model.generation_config.eos_token_id = [tokenizer.eos_token_id, tokenizer.pad_token_id]
+    path = tmp_path_factory.mktemp("tiny-qwen2")
+    model.save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_backend(tiny_model_dir: Path):  # type: ignore[no-untyped-def]
+    from vibecli.engine.backend import LoadOptions
+    from vibecli.engine.transformers_backend import load
+
+    return load(LoadOptions(path=tiny_model_dir, name="tiny", format="fp32", device="cpu"))
+
+
+@pytest.fixture(scope="session")
+def demo_backend():  # type: ignore[no-untyped-def]
+    from vibecli.engine.backend import LoadOptions
+    from vibecli.engine.transformers_backend import load
+    from vibecli.paths import demo_model_dir
+
+    return load(LoadOptions(path=demo_model_dir(), name="demo", format="fp32", device="cpu"))

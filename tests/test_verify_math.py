@@ -1,0 +1,93 @@
+"""Math equivalence against cases labelled by mathematical truth (bench/cases/math_truth.jsonl)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from vibecli.reasoning.extract import response_answer
+from vibecli.verify.compare import check_equal
+from vibecli.verify.parse import ParseFailure, plain_to_sympy
+from vibecli.verify.worker import Failed, TimedOut, WorkerPool
+
+CASES = [json.loads(line) for line in (Path(__file__).parents[1] / "bench/cases/math_truth.jsonl").open()]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[f"{c['class']}:{c['gold']}|{c['pred']}" for c in CASES])
+def test_labelled_case(case: dict[str, object]) -> None:
+    verdict = check_equal(str(case["gold"]), str(case["pred"]))
+    assert verdict.equal is case["equal"], verdict.reason
+
+
+def test_every_failure_class_is_covered() -> None:
+    classes = {c["class"] for c in CASES}
+    assert classes >= {"exact", "magnitude", "decimal", "constant", "no_fallback", "find_all", "tuple", "interval",
+                       "equation", "matrix", "percent", "units", "choice", "symbolic", "plain"}  # fmt: skip
+    assert {c["equal"] for c in CASES} == {True, False}
+
+
+def test_parse_failure_is_undecided_never_a_guess() -> None:
+    verdict = check_equal("\\frac{1}{2}", "\\frac{1}{")
+    assert verdict.verdict == "undecided" and "prediction" in verdict.reason
+
+
+def test_positive_assumption_is_reported() -> None:
+    verdict = check_equal("\\sqrt{\\frac{1}{n}}", "\\frac{1}{\\sqrt{n}}")
+    assert verdict.verdict == "equal" and "assuming n > 0" in verdict.reason
+
+
+HOSTILE = [
+    "__import__('os').system('touch {canary}')",
+    "().__class__.__bases__[0].__subclasses__()",
+    "open('{canary}', 'w').write('x')",
+    "exec(\"open('{canary}', 'w')\")",
+    "eval('1+1')",
+    "lambda: open('{canary}', 'w')",
+    "[c for c in ().__class__.__base__.__subclasses__()]",
+    "globals()['__builtins__']",
+    "getattr(1, 'real')",
+]
+
+
+@pytest.mark.parametrize("template", HOSTILE)
+def test_hostile_strings_are_never_executed(template: str, tmp_path: Path) -> None:
+    canary = tmp_path / "canary"
+    text = template.format(canary=canary)
+    for gold, pred in ((text, "1"), ("1", text), (text, text)):
+        verdict = check_equal(gold, pred)
+        assert verdict.verdict in ("undecided", "not_equal", "equal")
+    with pytest.raises(ParseFailure):
+        plain_to_sympy(text)
+    assert not canary.exists()
+
+
+@pytest.mark.parametrize(
+    ("response", "answer"),
+    [
+        ("<think>maybe \\boxed{3}</think>\nSo \\boxed{\\frac{1}{2}}.", "\\frac{1}{2}"),
+        ("The area is $12\\pi$.", "12\\pi"),
+        ("We get \\(x = 4\\) in the end", "x = 4"),
+        ("Work...\nFinal answer: 42", "42"),
+        ("so the total is **17**", "17"),
+        ("7", "7"),
+    ],
+)
+def test_answer_extraction_from_a_full_response(response: str, answer: str) -> None:
+    assert response_answer(response) == answer
+
+
+def test_worker_pool_kills_a_runaway_check_and_keeps_working() -> None:
+    with WorkerPool(workers=1, timeout_s=0.5) as pool:
+        assert isinstance(pool.call("time:sleep", 30), TimedOut)
+        assert pool.call("math:factorial", 5) == 120
+        assert isinstance(pool.call("math:sqrt", -1), Failed)
+        results = list(pool.map("math:factorial", [(n,) for n in range(6)]))
+    assert results == [1, 1, 2, 6, 24, 120]
+
+
+def test_worker_pool_keeps_order_with_several_workers() -> None:
+    with WorkerPool(workers=3, timeout_s=5) as pool:
+        results = list(pool.map("time:sleep", [(0.2 - i * 0.05,) for i in range(4)]))
+    assert results == [None] * 4

@@ -1,0 +1,3 @@
+from vibecli.cli.app import main
+
+main()

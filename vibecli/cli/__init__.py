@@ -1,0 +1,1 @@
+"""Command-line front end: commands parse arguments, call the core, hand results to the UI."""

@@ -1,0 +1,45 @@
+"""The `vibe` command. Each subcommand lives in its own module; heavy libraries load only
+inside the commands that use them, so `vibe --help` stays fast."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from vibecli import __version__
+from vibecli.cli import config_cmd, solve, verify
+from vibecli.cli.common import EXIT_CODES_HELP
+
+app = typer.Typer(
+    name="vibe",
+    help=f"Small reasoning models, useful on your own machine.\n\n{EXIT_CODES_HELP}",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.command("solve", no_args_is_help=False)(solve.solve_command)
+app.add_typer(verify.app, name="verify")
+app.add_typer(config_cmd.app, name="config")
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"vibe {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: Annotated[
+        bool | None,
+        typer.Option("--version", "-V", callback=_version, is_eager=True, help="Print the version and exit."),
+    ] = None,
+) -> None:
+    """Small reasoning models, useful on your own machine."""
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,213 @@
+"""`vibe solve`: one problem, thinking streamed, then the final answer."""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+from pathlib import Path
+from types import FrameType
+from typing import Annotated
+
+import typer
+
+from vibecli.cli.common import handle_errors, read_text_file
+from vibecli.config import load_config, with_overrides
+from vibecli.engine.backend import LoadOptions, choose_backend, load_backend
+from vibecli.engine.resolve import resolve_model
+from vibecli.errors import ExitCode, UsageError
+from vibecli.prompting.templates import load_templates
+from vibecli.reasoning.solve import (
+    SolveResult,
+    build_request,
+    controls_for,
+    sampling_for,
+    select_template,
+    solve_stream,
+)
+from vibecli.ui.console import Terminal, error_line, make_terminal
+from vibecli.ui.solve_view import SolveView
+
+
+def read_problem(problem: str | None, file: Path | None) -> str:
+    """The problem from the argument, `-f FILE`, or stdin (`-` or piped)."""
+    if problem is not None and file is not None:
+        raise UsageError("give the problem as an argument or with -f, not both")
+    if file is not None:
+        text = read_text_file(file, "problem file")
+    elif problem == "-" or (problem is None and not sys.stdin.isatty()):
+        text = sys.stdin.read()
+    elif problem is None:
+        raise UsageError('no problem given: vibe solve "PROBLEM", vibe solve -f FILE, or pipe it in')
+    else:
+        text = problem
+    if not text.strip():
+        raise UsageError("the problem is empty")
+    return text.strip()
+
+
+class _InterruptHandler:
+    """Ctrl-C, escalating: the first wraps up (forces the answer now; during the answer it
+    cancels), the second cancels cleanly, a third aborts at once."""
+
+    def __init__(self) -> None:
+        self.wrap_up = threading.Event()
+        self.cancel = threading.Event()
+        self._previous: signal.Handlers | None = None
+
+    def __enter__(self) -> _InterruptHandler:
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._on_signal)  # type: ignore[assignment]
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._previous is None:
+            return
+        # After an interrupt the command is on its way out: a further press must not turn
+        # the clean exit (130) into a traceback.
+        interrupted = self.wrap_up.is_set() or self.cancel.is_set()
+        signal.signal(signal.SIGINT, signal.SIG_IGN if interrupted else self._previous)
+
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        if self.cancel.is_set():
+            raise KeyboardInterrupt
+        if self.wrap_up.is_set():
+            self.cancel.set()
+        self.wrap_up.set()
+
+
+def _verified(result: SolveResult, expected: str | None, tests: Path | None) -> SolveResult:
+    """Attach the verdict of `--expected` / `--tests`, checked right after solving."""
+    import dataclasses
+
+    from vibecli.verify.solution import check_against_expected, check_against_tests
+
+    if result.finish_reason == "cancelled":
+        return result
+    if expected is not None:
+        return dataclasses.replace(result, check=check_against_expected(result.final_answer, expected))
+    if tests is not None:
+        return dataclasses.replace(result, check=check_against_tests(result.final_answer, tests))
+    return result
+
+
+def _exit_code(result: SolveResult, terminal: Terminal) -> ExitCode:
+    if result.finish_reason == "cancelled":
+        return ExitCode.INTERRUPTED
+    if result.finish_reason == "error":
+        error_line(terminal, f"generation failed: {result.error}")
+        return ExitCode.ENVIRONMENT
+    if result.final_answer is None:
+        why = "the thinking never finished" if result.answer == "" else "no final answer in the response"
+        error_line(terminal, f"{why} (finish reason: {result.finish_reason})")
+        return ExitCode.NO_ANSWER
+    return ExitCode.OK
+
+
+@handle_errors
+def solve_command(
+    problem: Annotated[str | None, typer.Argument(help="The problem; '-' reads stdin.", show_default=False)] = None,
+    file: Annotated[Path | None, typer.Option("--file", "-f", help="Read the problem from a file.")] = None,
+    model: Annotated[
+        str | None, typer.Option("--model", "-m", help="Model directory, registered name, or 'demo'.")
+    ] = None,
+    backend: Annotated[str | None, typer.Option("--backend", help="auto, transformers or exl2.")] = None,
+    device: Annotated[str | None, typer.Option("--device", help="auto, cpu, cuda or mps (transformers).")] = None,
+    mode: Annotated[
+        str | None, typer.Option("--mode", help="auto, math, code, stem, logic, or a template of yours.")
+    ] = None,
+    temperature: Annotated[
+        float | None, typer.Option("--temperature", "-t", help="0 is greedy. Default: the mode's.")
+    ] = None,
+    top_p: Annotated[float | None, typer.Option("--top-p", help="Default: the mode's (0.95).")] = None,
+    top_k: Annotated[int | None, typer.Option("--top-k", help="0 is off (the default).")] = None,
+    max_tokens: Annotated[
+        int | None, typer.Option("--max-tokens", help="New-token cap, thinking plus answer. [40960]")
+    ] = None,
+    seed: Annotated[int | None, typer.Option("--seed", help="Seed for reproducible sampling.")] = None,
+    think: Annotated[
+        str | None, typer.Option("--think", help="show, collapse or hide the thinking. [collapse]")
+    ] = None,
+    think_budget: Annotated[
+        int | None, typer.Option("--think-budget", help="Force the answer after N thinking tokens (0: no thinking).")
+    ] = None,
+    budget_message: Annotated[
+        str | None, typer.Option("--budget-message", help="Text appended to the thinking when it is cut short.")
+    ] = None,
+    loop_guard: Annotated[
+        str | None, typer.Option("--loop-guard", help="on or off: force the answer when the thinking loops. [on]")
+    ] = None,
+    starter_code: Annotated[Path | None, typer.Option("--starter-code", help="Starter code file (code mode).")] = None,
+    expected: Annotated[
+        str | None, typer.Option("--expected", help="Check the final answer against this gold answer.")
+    ] = None,
+    tests: Annotated[
+        Path | None, typer.Option("--tests", help="Run the answer's code against these tests (sandboxed).")
+    ] = None,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print one JSON object instead of rendered text.")
+    ] = False,
+    stats: Annotated[bool, typer.Option("--stats", help="Print token counts, timings and speed on stderr.")] = False,
+) -> None:
+    """Solve one problem: the thinking streams (stderr), then the final answer (stdout).
+
+    Ctrl-C during the thinking wraps up: the answer is forced from what was thought so far.
+    A second Ctrl-C (or the first, during the answer) cancels and exits 130.
+
+    Exit codes: 0 answered · 1 no final answer could be extracted · 2 usage error ·
+    3 model or environment error · 130 interrupted.
+    """
+    terminal = make_terminal()
+    config = with_overrides(
+        load_config(),
+        model=model,
+        backend=backend,
+        device=device,
+        mode=mode,
+        temperature=temperature,
+        top_p=top_p,
+        top_k=top_k,
+        max_tokens=max_tokens,
+        seed=seed,
+        think=think,
+        think_budget=think_budget,
+        budget_message=budget_message,
+        loop_guard=loop_guard,
+    )
+    text = read_problem(problem, file)
+    starter = read_text_file(starter_code, "starter code file") if starter_code else None
+    template = select_template(config.mode, text, load_templates())
+    resolved = resolve_model(config)
+    if resolved.notice:
+        terminal.err.print(resolved.notice, style="warning", soft_wrap=True)
+    spec = choose_backend(config.backend, resolved.format)
+    options = LoadOptions(path=resolved.path, name=resolved.name, format=resolved.format, device=config.device)
+    if terminal.err_is_tty:
+        with terminal.err.status(f"loading {resolved.name} ({spec.name})…"):
+            engine = load_backend(spec, options)
+    else:
+        engine = load_backend(spec, options)
+    request = build_request(
+        template, text, sampling=sampling_for(template, config), max_tokens=config.max_tokens, starter_code=starter
+    )
+    controls = controls_for(template, config)
+    view = SolveView(terminal, think=config.think, json_output=json_output, budget=controls.budget)
+    if tests is not None and not tests.is_file():
+        raise UsageError(f"tests file {tests} does not exist")
+    result: SolveResult | None = None
+    with _InterruptHandler() as interrupt:
+        try:
+            events = solve_stream(
+                engine, template, text, request=request, controls=controls, cancel=interrupt.cancel,
+                wrap_up=interrupt.wrap_up,
+            )  # fmt: skip
+            for event in events:
+                if isinstance(event, SolveResult):
+                    result = _verified(event, expected, tests)
+                else:
+                    view.handle(event)
+        finally:
+            view.close(result, stats=stats)
+            engine.close()
+    assert result is not None
+    raise typer.Exit(int(_exit_code(result, terminal)))

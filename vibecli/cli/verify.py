@@ -1,0 +1,205 @@
+"""`vibe verify`: check answers. Math equivalence, equations and ODEs by substitution, code in a sandbox."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, Any, TextIO
+
+import typer
+
+from vibecli.cli.common import handle_errors, read_text_file
+from vibecli.errors import ExitCode, UsageError, VibeError
+from vibecli.ui.console import error_line, make_terminal
+from vibecli.ui.verify_view import json_line, verdict_line
+
+app = typer.Typer(help="Check answers: math equivalence, equations, ODEs, code against tests.", no_args_is_help=True)
+
+
+class SandboxError(VibeError):
+    """The sandbox itself could not run (exit 3)."""
+
+
+_VERDICT_EXIT = {"equal": ExitCode.OK, "not_equal": ExitCode.NO_ANSWER, "undecided": ExitCode.ENVIRONMENT}
+
+
+def _read_cases(stream: TextIO, name: str) -> Iterator[tuple[int, dict[str, Any]]]:
+    """JSONL records with `gold` and `pred`; malformed lines are reported and skipped."""
+    terminal = make_terminal()
+    for number, line in enumerate(stream, start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+            if not isinstance(record, dict) or not {"gold", "pred"} <= set(record):
+                raise ValueError("needs 'gold' and 'pred'")
+            yield number, record
+        except ValueError as exc:
+            error_line(terminal, f"{name} line {number}: skipped ({exc})")
+
+
+@app.command("math")
+@handle_errors
+def math_command(
+    pred: Annotated[str | None, typer.Argument(help="The answer, or a full response; '-' reads stdin.")] = None,
+    expected: Annotated[str | None, typer.Option("--expected", "-e", help="The gold answer.")] = None,
+    cases: Annotated[
+        str | None, typer.Option("--cases", help="JSONL file of {gold, pred} records ('-' for stdin).")
+    ] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print the verdict as JSON.")] = False,
+    timeout: Annotated[float, typer.Option("--timeout", help="Seconds allowed per comparison.")] = 10.0,
+    workers: Annotated[int, typer.Option("--workers", help="Worker processes for --cases.")] = min(
+        4, os.cpu_count() or 1
+    ),
+) -> None:
+    """Is PRED mathematically equal to the expected answer?
+
+    Exit codes: 0 equal · 1 not equal · 3 undecided (unparsable, or timed out) · 2 usage error.
+    With --cases, one JSON line per case (`equal`: true, false or null) and exit 0.
+    """
+    from vibecli.verify.math import check_many, math_pool
+
+    terminal = make_terminal()
+    if cases is not None:
+        if pred is not None or expected is not None:
+            raise UsageError("--cases takes no PRED or --expected")
+        stream = sys.stdin if cases == "-" else _open(cases)
+        records = list(_read_cases(stream, cases))
+        with math_pool(workers=workers, timeout_s=timeout) as pool:
+            pairs = [(str(r["gold"]), str(r["pred"])) for _, r in records]
+            for (_, record), verdict in zip(records, check_many(pool, pairs), strict=True):
+                json_line(
+                    terminal, {**record, "equal": verdict.equal, "verdict": verdict.verdict, "reason": verdict.reason}
+                )
+        return
+    if expected is None:
+        raise UsageError("give the gold answer with --expected (or use --cases FILE)")
+    if pred is None or pred == "-":
+        pred = sys.stdin.read()
+    with math_pool(timeout_s=timeout) as pool:
+        verdict = next(check_many(pool, [(expected, pred)]))
+    if json_output:
+        json_line(
+            terminal,
+            {"verdict": verdict.verdict, "equal": verdict.equal, "reason": verdict.reason,
+             "gold": verdict.gold, "pred": verdict.pred},
+        )  # fmt: skip
+    else:
+        verdict_line(terminal, verdict.verdict.replace("_", " "), verdict.reason)
+    raise typer.Exit(int(_VERDICT_EXIT[verdict.verdict]))
+
+
+def _open(path: str) -> TextIO:
+    try:
+        return Path(path).open(encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror}") from None
+
+
+def _substitution_check(path: str, args: tuple[str | None, ...], timeout: float, json_output: bool) -> None:
+    """Run one substitution check in a worker and report it: correct, incorrect or undecided."""
+    from vibecli.verify.math import as_verdict
+    from vibecli.verify.worker import WorkerPool
+
+    with WorkerPool(timeout_s=timeout, warm=("sympy", "vibecli.verify.substitution")) as pool:
+        verdict = as_verdict(pool.call(path, *args))
+    shown = {"equal": "correct", "not_equal": "incorrect", "undecided": "undecided"}[verdict.verdict]
+    terminal = make_terminal()
+    if json_output:
+        json_line(terminal, {"verdict": shown, "correct": verdict.equal, "reason": verdict.reason})
+    else:
+        verdict_line(terminal, shown, verdict.reason)
+    raise typer.Exit(int(_VERDICT_EXIT[verdict.verdict]))
+
+
+@app.command("equation")
+@handle_errors
+def equation_command(
+    equation: Annotated[str, typer.Argument(help="Equation(s): 'x^2 - 5x + 6 = 0', or 'x + y = 3; x - y = 1'.")],
+    solution: Annotated[str, typer.Argument(help="Claimed solutions: 'x = 2, x = 3', '2, 3', 'x=1, y=2; x=2, y=1'.")],
+    domain: Annotated[str, typer.Option("--domain", help="real or complex solutions.")] = "real",
+    json_output: Annotated[bool, typer.Option("--json", help="Print the verdict as JSON.")] = False,
+    timeout: Annotated[float, typer.Option("--timeout", help="Seconds allowed.")] = 20.0,
+) -> None:
+    """Do the claimed solutions solve the equation: each by substitution, and all of them?
+
+    Exit codes: 0 correct · 1 incorrect · 3 undecided · 2 usage error.
+    """
+    if domain not in ("real", "complex"):
+        raise UsageError("--domain must be real or complex")
+    _substitution_check(
+        "vibecli.verify.substitution:check_equation", (equation, solution, domain), timeout, json_output
+    )
+
+
+@app.command("ode")
+@handle_errors
+def ode_command(
+    ode: Annotated[str, typer.Argument(help="The ODE: \"y'' + y = 0\", 'dy/dx = 2x', LaTeX or plain.")],
+    solution: Annotated[str, typer.Argument(help="Claimed solution: 'y = C1 sin(x) + C2 cos(x)'.")],
+    ic: Annotated[str | None, typer.Option("--ic", help='Initial conditions: "y(0)=1, y\'(0)=0".')] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print the verdict as JSON.")] = False,
+    timeout: Annotated[float, typer.Option("--timeout", help="Seconds allowed.")] = 20.0,
+) -> None:
+    """Does the claimed solution satisfy the ODE? A general one needs as many independent
+    constants (C1, C2, …) as the order; --ic checks initial conditions too.
+
+    Exit codes: 0 correct · 1 incorrect · 3 undecided · 2 usage error.
+    """
+    _substitution_check("vibecli.verify.substitution:check_ode", (ode, solution, ic), timeout, json_output)
+
+
+@app.command("code")
+@handle_errors
+def code_command(
+    solution: Annotated[Path, typer.Argument(help="A Python solution, or a model response with a code block.")],
+    tests: Annotated[Path, typer.Option("--tests", help="stdin/stdout cases (.jsonl/.yaml) or a Python assert file.")],
+    timeout: Annotated[float, typer.Option("--timeout", help="Seconds per test (wall and CPU).")] = 6.0,
+    memory: Annotated[int, typer.Option("--memory", help="Memory limit in MB.")] = 1024,
+    float_tol: Annotated[
+        float | None, typer.Option("--float-tol", help="Accept numbers within this relative tolerance.")
+    ] = None,
+    entry_point: Annotated[
+        str | None, typer.Option("--entry-point", help="Function passed to check() in an assert file.")
+    ] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print the results as JSON.")] = False,
+) -> None:
+    """Run a solution against tests in a sandbox (no network, limited CPU, memory, processes, files).
+
+    Exit codes: 0 every test passed · 1 a test failed · 2 usage error · 3 could not run.
+    """
+    from vibecli.verify.code import load_io_cases, run_assert_tests, run_io_tests, solution_source
+    from vibecli.verify.sandbox import Limits, isolation
+
+    source = solution_source(read_text_file(solution, "solution"))
+    limits = Limits(wall_s=timeout, cpu_s=timeout, memory_mb=memory)
+    terminal = make_terminal()
+    try:
+        if tests.suffix == ".py":
+            results = run_assert_tests(
+                source, read_text_file(tests, "tests file"), limits=limits, entry_point=entry_point
+            )
+        else:
+            results = run_io_tests(source, load_io_cases(tests), limits=limits, float_tolerance=float_tol)
+    except OSError as exc:
+        raise SandboxError(f"could not run the sandbox: {exc}") from None
+    how = isolation()
+    passed = sum(r.verdict == "passed" for r in results)
+    if json_output:
+        json_line(terminal, {
+            "passed": passed, "total": len(results),
+            "tests": [{"index": r.index, "verdict": r.verdict, "seconds": round(r.seconds, 3), "detail": r.detail}
+                      for r in results],
+            "isolation": {"method": how.method, "network": how.network, "filesystem": how.filesystem,
+                          "notes": list(how.notes)},
+        })  # fmt: skip
+    else:
+        for r in results:
+            verdict_line(terminal, r.verdict.replace("_", " "), f"test {r.index} ({r.seconds:.2f}s) {r.detail}".strip())
+        terminal.out.print(f"{passed}/{len(results)} passed")
+    for note in how.notes:
+        terminal.err.print(f"sandbox: {note}", style="warning", markup=False)
+    raise typer.Exit(int(ExitCode.OK if passed == len(results) else ExitCode.NO_ANSWER))

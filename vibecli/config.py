@@ -1,0 +1,208 @@
+"""User configuration: a YAML file, then `VIBE_*` environment variables, then flags.
+
+Invalid settings fail early with one line that names the key and where it came from.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from vibecli.errors import ConfigError
+from vibecli.paths import config_file
+
+THINK_CHOICES = ("show", "collapse", "hide")
+BACKEND_CHOICES = ("auto", "transformers", "exl2")
+DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
+
+
+@dataclass(frozen=True)
+class Config:
+    """Every setting a user can make persistent. `None` means: the mode template decides."""
+
+    model: str | None = None
+    backend: str = "auto"
+    device: str = "auto"
+    mode: str = "auto"
+    think: str = "collapse"
+    temperature: float | None = None
+    top_p: float | None = None
+    top_k: int | None = None
+    max_tokens: int = 40960
+    seed: int | None = None
+    think_budget: int | None = None
+    budget_message: str | None = None
+    loop_guard: bool = True
+    models: dict[str, str] = field(default_factory=dict)
+
+
+def _choice(options: tuple[str, ...]) -> Callable[[Any], str]:
+    def check(value: Any) -> str:
+        if value not in options:
+            raise ValueError(f"must be one of {', '.join(options)}")
+        return str(value)
+
+    return check
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str) or not value:
+        raise ValueError("must be a non-empty string")
+    return value
+
+
+def _number(low: float, high: float) -> Callable[[Any], float]:
+    def check(value: Any) -> float:
+        try:
+            if isinstance(value, bool):
+                raise TypeError
+            number = float(value)
+        except (TypeError, ValueError):
+            raise ValueError("must be a number") from None
+        if not low <= number <= high:
+            raise ValueError(f"must be between {low:g} and {high:g}")
+        return number
+
+    return check
+
+
+def _integer(low: int) -> Callable[[Any], int]:
+    def check(value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).lstrip("-").isdigit():
+            raise ValueError("must be a whole number")
+        if int(value) < low:
+            raise ValueError(f"must be at least {low}")
+        return int(value)
+
+    return check
+
+
+def _switch(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    words = {"on": True, "true": True, "yes": True, "1": True, "off": False, "false": False, "no": False, "0": False}
+    if str(value).lower() not in words:
+        raise ValueError("must be on or off")
+    return words[str(value).lower()]
+
+
+def _model_table(value: Any) -> dict[str, str]:
+    if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+        raise ValueError("must map model names to directories")
+    return dict(value)
+
+
+_VALIDATORS: dict[str, Callable[[Any], Any]] = {
+    "model": _text,
+    "backend": _choice(BACKEND_CHOICES),
+    "device": _choice(DEVICE_CHOICES),
+    "mode": _text,
+    "think": _choice(THINK_CHOICES),
+    "temperature": _number(0.0, 5.0),
+    "top_p": _number(0.0, 1.0),
+    "top_k": _integer(0),
+    "max_tokens": _integer(1),
+    "seed": _integer(0),
+    "think_budget": _integer(0),
+    "budget_message": _text,
+    "loop_guard": _switch,
+    "models": _model_table,
+}
+
+
+def _validated(raw: Mapping[str, Any], source: str) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key not in _VALIDATORS:
+            raise ConfigError(f"{source}: unknown key '{key}' (known: {', '.join(_VALIDATORS)})")
+        if value is None:
+            continue
+        try:
+            values[key] = _VALIDATORS[key](value)
+        except ValueError as exc:
+            raise ConfigError(f"{source}: '{key}' {exc}") from None
+    return values
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    """The validated settings in `path`; a missing file is an empty config."""
+    if not path.is_file():
+        return {}
+    import yaml  # only when there is a file to read
+
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: must be a mapping of settings")
+    return _validated(raw, str(path))
+
+
+def env_overrides(env: Mapping[str, str]) -> dict[str, Any]:
+    raw = {key: env[f"VIBE_{key.upper()}"] for key in _VALIDATORS if key != "models" and f"VIBE_{key.upper()}" in env}
+    return _validated(raw, "environment (VIBE_*)")
+
+
+def load_config(path: Path | None = None, env: Mapping[str, str] | None = None) -> Config:
+    """The effective config: file settings, then `VIBE_*` variables on top."""
+    env = os.environ if env is None else env
+    values = read_config_file(path or config_file())
+    values.update(env_overrides(env))
+    return Config(**values)
+
+
+def with_overrides(config: Config, **flags: Any) -> Config:
+    """Apply command-line flags; a flag left at `None` keeps the configured value."""
+    given = {key: value for key, value in flags.items() if value is not None}
+    return dataclasses.replace(config, **_validated(given, "command line"))
+
+
+CONFIG_TEMPLATE = """\
+# vibe configuration. Environment variables VIBE_<KEY> override these; flags override both.
+
+# Model to use: a directory, a name from `models` below, or `demo` (the bundled arithmetic model).
+# model: ~/models/VibeThinker-1.5B
+
+# Engine: auto, transformers (portable: CPU, CUDA, MPS) or exl2 (NVIDIA GPUs, EXL2 quants).
+backend: auto
+
+# Device for the transformers engine: auto, cpu, cuda or mps.
+device: auto
+
+# Prompt template: auto (routes each problem), math, code, stem, logic, or one of your own
+# in the prompts/ folder beside this file.
+mode: auto
+
+# Thinking display on a terminal: show (stream it), collapse (a live tail, then one line), hide.
+think: collapse
+
+# Sampling; leave unset to use each mode's defaults (VibeThinker: 1.0 for math, 0.6 for code).
+# temperature: 1.0
+# top_p: 0.95
+# top_k: 0          # 0 is off
+
+# New-token cap for thinking plus answer (VibeThinker's official budget is 40960).
+max_tokens: 40960
+
+# Fixed seed for reproducible sampling.
+# seed: 0
+
+# Thinking budget in tokens: when the thinking reaches it, vibe stops it and forces the answer
+# (0 skips thinking). Unset: no budget, unless the mode's template sets one.
+# think_budget: 16000
+# budget_message: "I have thought about this long enough. Time to commit to my final answer."
+
+# Stop a trace stuck repeating itself and force the answer (on or off).
+loop_guard: on
+
+# Named models usable with --model NAME.
+# models:
+#   vibe15: ~/models/VibeThinker-1.5B
+"""

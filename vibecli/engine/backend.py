@@ -1,0 +1,120 @@
+"""The `Backend` protocol and a lazy registry of implementations.
+
+A backend module is imported only when its backend is used, so `vibe --help` never pays
+for torch or exllamav2.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol, cast
+
+from vibecli.engine.types import Completion, GenerationRequest, Message, ModelInfo, StreamItem
+from vibecli.errors import EngineError
+
+
+class Backend(Protocol):
+    """A loaded model that can stream and batch generations."""
+
+    @property
+    def info(self) -> ModelInfo: ...
+
+    def chat_prompt(self, messages: Sequence[Message]) -> str:
+        """Render `messages` with the model's own chat template, ready for generation."""
+        ...
+
+    def count_tokens(self, text: str) -> int: ...
+
+    def stream(self, request: GenerationRequest, *, cancel: threading.Event | None = None) -> Iterator[StreamItem]:
+        """Yield `TextDelta`s as tokens arrive, then exactly one `Finished`."""
+        ...
+
+    def run_many(
+        self,
+        requests: Sequence[GenerationRequest],
+        *,
+        cancel: threading.Event | None = None,
+        max_batch: int = 8,
+    ) -> Iterator[Completion]:
+        """Run `requests` concurrently, yielding each as it finishes (not in order)."""
+        ...
+
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class LoadOptions:
+    """How to load: where the model is and on what."""
+
+    path: Path
+    name: str
+    format: str
+    device: str = "auto"  # auto | cpu | cuda | mps
+    dtype: str = "auto"  # auto | bf16 | fp16 | fp32
+
+
+@dataclass(frozen=True)
+class BackendSpec:
+    """A registered backend: its loader's dotted path and the package that must be installed."""
+
+    name: str
+    loader: str  # "module:function", taking LoadOptions and returning a Backend
+    requires: str  # top-level module that must be importable
+    install_hint: str
+    formats: frozenset[str]
+
+
+BACKENDS: dict[str, BackendSpec] = {
+    "transformers": BackendSpec(
+        name="transformers",
+        loader="vibecli.engine.transformers_backend:load",
+        requires="transformers",
+        install_hint="pip install 'vibecli[cpu]'",
+        formats=frozenset({"bf16", "fp16", "fp32"}),
+    ),
+}
+
+
+# Backends the CLI already names but this version does not ship yet.
+PLANNED = {"exl2": "the exl2 (ExLlamaV2) backend is not in this version of vibe yet; use --backend transformers"}
+
+
+def is_installed(spec: BackendSpec) -> bool:
+    """Whether the backend's library can be imported, without importing it."""
+    return importlib.util.find_spec(spec.requires) is not None
+
+
+def choose_backend(requested: str, model_format: str) -> BackendSpec:
+    """Pick the backend for `model_format`: the requested one, or with `auto` the first that fits."""
+    if requested != "auto":
+        spec = BACKENDS.get(requested)
+        if spec is None and requested in PLANNED:
+            raise EngineError(PLANNED[requested])
+        if spec is None:
+            raise EngineError(f"unknown backend '{requested}' (available: auto, {', '.join(BACKENDS)})")
+        if model_format not in spec.formats:
+            raise EngineError(f"the {requested} backend cannot run {model_format.upper()} checkpoints")
+        if not is_installed(spec):
+            raise EngineError(f"the {requested} backend is not installed: {spec.install_hint}")
+        return spec
+    fitting = [spec for spec in BACKENDS.values() if model_format in spec.formats]
+    if not fitting:
+        raise EngineError(f"no backend in this version of vibe can run {model_format.upper()} checkpoints yet")
+    for spec in fitting:
+        if is_installed(spec):
+            return spec
+    raise EngineError(
+        f"{model_format.upper()} checkpoints need the {fitting[0].name} backend: {fitting[0].install_hint}"
+    )
+
+
+def load_backend(spec: BackendSpec, options: LoadOptions) -> Backend:
+    """Import the backend's module and load the model."""
+    module_name, _, func_name = spec.loader.partition(":")
+    loader = cast(Callable[[LoadOptions], Backend], getattr(importlib.import_module(module_name), func_name))
+    return loader(options)

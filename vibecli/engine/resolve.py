@@ -1,0 +1,51 @@
+"""Which model to run: flag, then VIBE_MODEL, then the config file, then the demo model."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from vibecli.config import Config
+from vibecli.engine.formats import detect_format
+from vibecli.errors import EngineError
+from vibecli.paths import demo_model_dir
+
+DEMO_NOTICE = (
+    "vibe: no model configured; using the bundled demo model (small arithmetic only). "
+    "Get a real one with `vibe models pull WeiboAI/VibeThinker-1.5B`, then `--model DIR`."
+)
+
+
+@dataclass(frozen=True)
+class ResolvedModel:
+    name: str
+    path: Path
+    format: str
+    notice: str | None = None  # shown once on stderr when set
+
+
+def resolve_model(config: Config) -> ResolvedModel:
+    """Resolve `config.model` (already layered: flag over VIBE_MODEL over file) to a directory.
+
+    Raises EngineError when the model cannot be found or its format read.
+    """
+    requested = config.model
+    notice = None
+    if requested is None:
+        name, path, notice = "demo", demo_model_dir(), DEMO_NOTICE
+    elif requested == "demo":
+        name, path = "demo", demo_model_dir()
+    elif requested in config.models:
+        name, path = requested, Path(config.models[requested]).expanduser()
+    else:
+        name, path = Path(requested).name or requested, Path(requested).expanduser()
+        if not path.exists():
+            known = ", ".join(["demo", *config.models]) or "demo"
+            raise EngineError(f"model '{requested}' is neither a directory nor a registered name ({known})")
+    if not path.is_dir():
+        raise EngineError(f"model path {path} is not a directory")
+    try:
+        fmt = detect_format(path)
+    except (ValueError, OSError) as exc:
+        raise EngineError(f"cannot read model {path}: {exc}") from None
+    return ResolvedModel(name=name, path=path, format=fmt, notice=notice)

@@ -1,0 +1,41 @@
+"""Exit codes and the errors that map onto them.
+
+Every failure a user can cause or meet ends as one line on stderr and one of these codes,
+never a traceback.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """The documented exit statuses of every `vibe` command."""
+
+    OK = 0
+    NO_ANSWER = 1  # solve: the model answered but no final answer could be extracted
+    USAGE = 2  # bad flags, bad input files, invalid config
+    ENVIRONMENT = 3  # model missing or unloadable, backend not installed
+    INTERRUPTED = 130  # Ctrl-C
+
+
+class VibeError(Exception):
+    """An error meant for the user: its message is printed as one line."""
+
+    exit_code = ExitCode.ENVIRONMENT
+
+
+class UsageError(VibeError):
+    """The user asked for something malformed (flags, input, config)."""
+
+    exit_code = ExitCode.USAGE
+
+
+class ConfigError(UsageError):
+    """The config file or a VIBE_* variable is invalid."""
+
+
+class EngineError(VibeError):
+    """A model or backend could not be found, loaded or run."""
+
+    exit_code = ExitCode.ENVIRONMENT

@@ -1,0 +1,1 @@
+"""Reading a reasoning model's output: thinking versus answer, and the final answer in it."""

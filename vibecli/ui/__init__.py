@@ -1,0 +1,1 @@
+"""Terminal presentation: consoles, LaTeX to Unicode, and the views commands render with."""

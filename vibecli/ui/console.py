@@ -1,0 +1,57 @@
+"""The two output streams, built once per command and passed down (never global).
+
+stdout carries the answer; stderr carries thinking, progress and notices, so
+`vibe solve … > answer.txt` captures only the answer.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from typing import TextIO
+
+from rich.console import Console
+from rich.theme import Theme
+
+THEME = Theme(
+    {
+        "thinking": "dim",
+        "muted": "dim",
+        "accent": "bold cyan",
+        "answer": "bold green",
+        "warning": "yellow",
+        "error": "bold red",
+    }
+)
+
+
+@dataclass(frozen=True)
+class Terminal:
+    """stdout and stderr consoles, and whether each is a terminal."""
+
+    out: Console
+    err: Console
+
+    @property
+    def out_is_tty(self) -> bool:
+        return self.out.is_terminal
+
+    @property
+    def err_is_tty(self) -> bool:
+        return self.err.is_terminal
+
+
+def make_terminal(stdout: TextIO | None = None, stderr: TextIO | None = None) -> Terminal:
+    """Consoles for the real streams; Rich honours NO_COLOR and FORCE_COLOR itself."""
+    no_color = "NO_COLOR" in os.environ
+
+    def console(stream: TextIO) -> Console:
+        return Console(file=stream, theme=THEME, highlight=False, no_color=no_color, soft_wrap=False)
+
+    return Terminal(out=console(stdout or sys.stdout), err=console(stderr or sys.stderr))
+
+
+def error_line(terminal: Terminal, message: str) -> None:
+    """The one line a failing command prints."""
+    terminal.err.print(f"[error]vibe:[/error] {message}", markup=True, highlight=False, soft_wrap=True)

@@ -1,0 +1,166 @@
+"""Code against tests, in the sandbox.
+
+Two kinds of tests:
+- stdin/stdout cases (`{"input": …, "output": …}` in JSONL or a YAML list), compared the way
+  LiveCodeBench does: whole output stripped, split into lines, each line stripped, the same
+  number of lines, each line equal or equal as a list of decimal numbers, with an opt-in float
+  tolerance;
+- a Python file of asserts run after the solution in the same program (HumanEval style; a
+  `check(candidate)` function is called with the solution's function).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Literal
+
+import yaml
+
+from vibecli.errors import UsageError
+from vibecli.reasoning.extract import last_code_block
+from vibecli.verify.sandbox import Limits, RunResult, run_python
+
+TestVerdict = Literal["passed", "wrong_answer", "runtime_error", "time_limit", "memory_limit"]
+
+
+@dataclass(frozen=True)
+class IOCase:
+    input: str
+    output: str
+
+
+@dataclass(frozen=True)
+class TestResult:
+    index: int
+    verdict: TestVerdict
+    seconds: float
+    detail: str = ""
+
+
+def solution_source(text: str) -> str:
+    """The program in `text`: the last fenced block of a model response, else the text itself."""
+    if "</think>" in text:
+        text = text.rsplit("</think>", 1)[1]
+    block = last_code_block(text)
+    return block if block is not None else text
+
+
+def load_io_cases(path: Path) -> list[IOCase]:
+    """stdin/stdout cases from JSONL (one object a line) or YAML (a list of mappings)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot read tests {path}: {exc.strerror}") from None
+    if path.suffix in (".yaml", ".yml"):
+        try:
+            raw = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise UsageError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
+        records = raw if isinstance(raw, list) else []
+    else:
+        records = []
+        for number, line in enumerate(text.splitlines(), start=1):
+            if line.strip():
+                try:
+                    records.append(json.loads(line))
+                except ValueError:
+                    raise UsageError(f"{path} line {number}: not JSON") from None
+    cases = []
+    for number, record in enumerate(records, start=1):
+        if not isinstance(record, dict) or not {"input", "output"} <= set(record):
+            raise UsageError(f"{path}: test {number} needs 'input' and 'output'")
+        cases.append(IOCase(str(record["input"]), str(record["output"])))
+    if not cases:
+        raise UsageError(f"{path} holds no tests")
+    return cases
+
+
+def _lines(text: str) -> list[str]:
+    return [line.strip() for line in text.strip().split("\n")]
+
+
+def _numbers(line: str) -> list[Decimal] | None:
+    try:
+        return [Decimal(token) for token in line.split()]
+    except InvalidOperation:
+        return None
+
+
+def outputs_match(expected: str, actual: str, *, float_tolerance: float | None = None) -> bool:
+    """LiveCodeBench's rule: line by line, strings equal or numbers exactly equal as decimals."""
+    want, got = _lines(expected), _lines(actual)
+    if len(want) != len(got):
+        return False
+    for w, g in zip(want, got, strict=True):
+        if w == g:
+            continue
+        wn, gn = _numbers(w), _numbers(g)
+        if wn is None or gn is None or len(wn) != len(gn):
+            return False
+        if float_tolerance is None:
+            if wn != gn:
+                return False
+        elif any(
+            abs(a - b) > Decimal(str(float_tolerance)) * max(Decimal(1), abs(a)) for a, b in zip(wn, gn, strict=True)
+        ):
+            return False
+    return True
+
+
+def _verdict(run: RunResult) -> tuple[TestVerdict, str] | None:
+    if run.status == "time_limit":
+        return "time_limit", f"killed after {run.wall_s:.1f}s"
+    if run.status == "memory_limit":
+        return "memory_limit", "MemoryError"
+    if run.status == "output_limit":
+        return "runtime_error", "output limit exceeded"
+    if run.status == "runtime_error":
+        errors = re.findall(r"^\w*(?:Error|Exception|Exit)\b.*$", run.stderr, re.MULTILINE)
+        return "runtime_error", errors[-1][:120] if errors else f"exit code {run.exit_code}"
+    return None
+
+
+def run_io_tests(
+    source: str, cases: list[IOCase], *, limits: Limits, float_tolerance: float | None = None
+) -> list[TestResult]:
+    results = []
+    for index, case in enumerate(cases, start=1):
+        run = run_python(source, case.input, limits=limits)
+        failure = _verdict(run)
+        if failure is not None:
+            results.append(TestResult(index, failure[0], run.wall_s, failure[1]))
+        elif outputs_match(case.output, run.stdout, float_tolerance=float_tolerance):
+            results.append(TestResult(index, "passed", run.wall_s))
+        else:
+            shown = run.stdout.strip().splitlines()[:1]
+            results.append(
+                TestResult(index, "wrong_answer", run.wall_s, f"got {shown[0][:60]!r}" if shown else "no output")
+            )
+    return results
+
+
+def run_assert_tests(source: str, tests: str, *, limits: Limits, entry_point: str | None = None) -> list[TestResult]:
+    """Solution and test file as one program; `check(fn)` is called when the tests define it."""
+    program = f"{source}\n\n{tests}\n"
+    if re.search(r"^def check\(", tests, re.MULTILINE):
+        name = entry_point or _single_function(source)
+        if name is None:
+            raise UsageError("the tests define check(candidate): name the function with --entry-point")
+        program += f"\ncheck({name})\n"
+    run = run_python(program, "", limits=limits)
+    failure = _verdict(run)
+    if failure is None:
+        return [TestResult(1, "passed", run.wall_s)]
+    verdict, detail = failure
+    if verdict == "runtime_error" and "AssertionError" in run.stderr:
+        verdict, detail = "wrong_answer", "an assertion failed"
+    return [TestResult(1, verdict, run.wall_s, detail)]
+
+
+def _single_function(source: str) -> str | None:
+    names = re.findall(r"^def (\w+)\(", source, re.MULTILINE)
+    return names[0] if len(names) == 1 else None

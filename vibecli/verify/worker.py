@@ -1,0 +1,134 @@
+"""Run checks in worker processes under a hard time limit.
+
+SymPy can spend minutes on one pathological `simplify`, and SIGALRM-based timeouts only work
+on the main thread. Each check here runs in a child process; one that overruns is killed and
+its worker replaced, and the check is reported `undecided (timed out)`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import multiprocessing
+import sys
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from multiprocessing.connection import Connection, wait
+from typing import Any
+
+
+@dataclass(frozen=True)
+class TimedOut:
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Failed:
+    message: str
+
+
+def _resolve(path: str) -> Callable[..., Any]:
+    module, _, name = path.partition(":")
+    return getattr(importlib.import_module(module), name)  # type: ignore[no-any-return]
+
+
+def _serve(conn: Connection) -> None:
+    """Worker loop: receive (function path, args), send back the result or the error."""
+    while True:
+        try:
+            message = conn.recv()
+        except EOFError:
+            return
+        path, args = message
+        try:
+            conn.send(("ok", _resolve(path)(*args)))
+        except Exception as exc:  # a bug in one check must not take the worker down
+            conn.send(("error", f"{type(exc).__name__}: {exc}"))
+
+
+class _Worker:
+    def __init__(self, context: Any) -> None:
+        self.conn, child = context.Pipe()
+        self.process = context.Process(target=_serve, args=(child,), daemon=True)
+        self.process.start()
+        child.close()
+        self.job: int | None = None
+        self.deadline = 0.0
+
+    def kill(self) -> None:
+        self.process.kill()
+        self.process.join(timeout=5)
+        self.conn.close()
+
+
+class WorkerPool:
+    """A few worker processes that run `module:function` calls, each within `timeout_s`."""
+
+    def __init__(self, *, workers: int = 1, timeout_s: float = 10.0, warm: Iterable[str] = ()) -> None:
+        for module in warm:  # imported before forking, so every worker starts with it loaded
+            importlib.import_module(module)
+        method = "fork" if sys.platform == "linux" else "spawn"
+        self._context = multiprocessing.get_context(method)
+        self._workers = [_Worker(self._context) for _ in range(max(1, workers))]
+        self.timeout_s = timeout_s
+
+    def __enter__(self) -> WorkerPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        for worker in self._workers:
+            worker.kill()
+        self._workers = []
+
+    def call(self, path: str, *args: Any) -> Any:
+        """One call; returns its result, a `TimedOut` or a `Failed`."""
+        return next(self.map(path, [args]))
+
+    def map(self, path: str, jobs: Iterable[tuple[Any, ...]]) -> Iterator[Any]:
+        """Results in input order; workers run ahead on later jobs meanwhile."""
+        pending = iter(enumerate(jobs))
+        results: dict[int, Any] = {}
+        next_out = 0
+        exhausted = False
+        while True:
+            for index, worker in enumerate(self._workers):
+                if worker.job is None and not exhausted:
+                    job = next(pending, None)
+                    if job is None:
+                        exhausted = True
+                        break
+                    worker.job, worker.deadline = job[0], time.monotonic() + self.timeout_s
+                    try:
+                        worker.conn.send((path, job[1]))
+                    except (BrokenPipeError, OSError):
+                        self._workers[index] = self._replace(worker, results, Failed("worker died"))
+            while next_out in results:
+                yield results.pop(next_out)
+                next_out += 1
+            busy = [w for w in self._workers if w.job is not None]
+            if not busy:
+                return
+            timeout = max(0.0, min(w.deadline for w in busy) - time.monotonic())
+            ready = wait([w.conn for w in busy], timeout=timeout)
+            for index, worker in enumerate(self._workers):
+                if worker.job is None:
+                    continue
+                if worker.conn in ready:
+                    try:
+                        status, value = worker.conn.recv()
+                    except (EOFError, OSError):
+                        self._workers[index] = self._replace(worker, results, Failed("worker died"))
+                        continue
+                    results[worker.job] = value if status == "ok" else Failed(value)
+                    worker.job = None
+                elif time.monotonic() >= worker.deadline:
+                    self._workers[index] = self._replace(worker, results, TimedOut(self.timeout_s))
+
+    def _replace(self, worker: _Worker, results: dict[int, Any], outcome: Any) -> _Worker:
+        if worker.job is not None:
+            results[worker.job] = outcome
+        worker.kill()
+        return _Worker(self._context)
