@@ -30,6 +30,7 @@ print(json.dumps([m for m in {heavy!r} if m in sys.modules]), file=sys.stderr)
         ["verify", "--help"],
         ["verify", "math", "--help"],
         ["verify", "code", "--help"],
+        ["batch", "--help"],
         ["config", "--help"],
         ["config", "path"],
         ["config", "show"],

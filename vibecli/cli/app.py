@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from vibecli import __version__
-from vibecli.cli import config_cmd, solve, verify
+from vibecli.cli import batch, config_cmd, solve, verify
 from vibecli.cli.common import EXIT_CODES_HELP
 
 app = typer.Typer(
@@ -22,6 +22,7 @@ app = typer.Typer(
 )
 app.command("solve", no_args_is_help=False)(solve.solve_command)
 app.add_typer(verify.app, name="verify")
+app.command("batch")(batch.batch_command)
 app.add_typer(config_cmd.app, name="config")
 
 

@@ -46,7 +46,7 @@ def read_problem(problem: str | None, file: Path | None) -> str:
     return text.strip()
 
 
-class _InterruptHandler:
+class InterruptHandler:
     """Ctrl-C, escalating: the first wraps up (forces the answer now; during the answer it
     cancels), the second cancels cleanly, a third aborts at once."""
 
@@ -55,7 +55,7 @@ class _InterruptHandler:
         self.cancel = threading.Event()
         self._previous: signal.Handlers | None = None
 
-    def __enter__(self) -> _InterruptHandler:
+    def __enter__(self) -> InterruptHandler:
         if threading.current_thread() is threading.main_thread():
             self._previous = signal.signal(signal.SIGINT, self._on_signal)  # type: ignore[assignment]
         return self
@@ -195,7 +195,7 @@ def solve_command(
     if tests is not None and not tests.is_file():
         raise UsageError(f"tests file {tests} does not exist")
     result: SolveResult | None = None
-    with _InterruptHandler() as interrupt:
+    with InterruptHandler() as interrupt:
         try:
             events = solve_stream(
                 engine, template, text, request=request, controls=controls, cancel=interrupt.cancel,

@@ -1,0 +1,1 @@
+"""`vibe batch`: problem sets, run concurrently and resumably, scored and voted."""

@@ -1,0 +1,135 @@
+"""Problem sets: JSONL, a YAML list, or plain text, from files or stdin.
+
+Records take `id`, `problem` (or `question`, `prompt`), `answer` (or `expected`, `gold`),
+and optionally `mode` and `tests`. A record without an `id` gets `p-` plus the first 12 hex
+digits of the SHA-256 of its problem text, so ids survive reordering and resumed runs; a
+repeated problem gets `-2`, `-3`, … in order of appearance.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from vibecli.errors import UsageError
+
+PROBLEM_KEYS = ("problem", "question", "prompt")
+ANSWER_KEYS = ("answer", "expected", "gold")
+
+
+@dataclass(frozen=True)
+class BatchProblem:
+    id: str
+    problem: str
+    expected: str | None = None
+    mode: str | None = None
+    tests: str | None = None  # path to a tests file, for code problems
+
+
+@dataclass(frozen=True)
+class Malformed:
+    source: str
+    line: int
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.source} line {self.line}: {self.reason}"
+
+
+def _first(record: dict[str, Any], keys: tuple[str, ...]) -> Any:
+    return next((record[k] for k in keys if record.get(k) is not None), None)
+
+
+def _from_record(record: Any) -> tuple[str | None, BatchProblem | str]:
+    """(explicit id, problem) or (None, reason it is malformed)."""
+    if not isinstance(record, dict):
+        return None, "not an object"
+    problem = _first(record, PROBLEM_KEYS)
+    if not isinstance(problem, str) or not problem.strip():
+        return None, f"no problem text (one of: {', '.join(PROBLEM_KEYS)})"
+    answer = _first(record, ANSWER_KEYS)
+    explicit = record.get("id")
+    return (
+        str(explicit) if explicit is not None else None,
+        BatchProblem(
+            id="",
+            problem=problem.strip(),
+            expected=None if answer is None else str(answer),
+            mode=record.get("mode"),
+            tests=record.get("tests"),
+        ),
+    )
+
+
+def _looks_like_jsonl(text: str) -> bool:
+    first = next((line.strip() for line in text.splitlines() if line.strip()), "")
+    return first.startswith("{")
+
+
+def _plain_items(text: str) -> list[tuple[int, str]]:
+    """Blocks separated by blank lines when some block spans several lines, else one problem a line."""
+    blocks: list[tuple[int, list[str]]] = []
+    current: list[str] | None = None
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            current = None
+        elif current is None:
+            current = [line]
+            blocks.append((number, current))
+        else:
+            current.append(line)
+    if len(blocks) > 1 and any(len(body) > 1 for _, body in blocks):
+        return [(start, "\n".join(body).strip()) for start, body in blocks]
+    return [(start + offset, line.strip()) for start, body in blocks for offset, line in enumerate(body)]
+
+
+def parse_problems(text: str, source: str, *, yaml_hint: bool = False) -> tuple[list[tuple[int, Any]], list[Malformed]]:
+    """Raw (line, record-or-text) items of one input, plus the lines that could not be read."""
+    bad: list[Malformed] = []
+    if _looks_like_jsonl(text):
+        items: list[tuple[int, Any]] = []
+        for number, line in enumerate(text.splitlines(), start=1):
+            if line.strip():
+                try:
+                    items.append((number, json.loads(line)))
+                except json.JSONDecodeError as exc:
+                    bad.append(Malformed(source, number, f"not JSON ({exc.msg})"))
+        return items, bad
+    if yaml_hint or text.lstrip().startswith("- "):
+        import yaml
+
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise UsageError(f"{source}: not valid YAML ({str(exc).splitlines()[0]})") from None
+        if isinstance(data, list):
+            return [
+                (index, item if isinstance(item, dict) else {"problem": item})
+                for index, item in enumerate(data, start=1)
+            ], bad
+    return [(number, {"problem": body}) for number, body in _plain_items(text)], bad
+
+
+def load_problems(
+    sources: Iterable[tuple[str, str]], *, on_malformed: Callable[[Malformed], None]
+) -> list[BatchProblem]:
+    """All problems of all (name, text) sources, ids assigned; malformed items go to `on_malformed`."""
+    problems: list[BatchProblem] = []
+    seen: dict[str, int] = {}
+    for source, text in sources:
+        items, bad = parse_problems(text, source, yaml_hint=source.endswith((".yaml", ".yml")))
+        for malformed in bad:
+            on_malformed(malformed)
+        for line, record in items:
+            explicit, parsed = _from_record(record)
+            if isinstance(parsed, str):
+                on_malformed(Malformed(source, line, parsed))
+                continue
+            base = explicit or "p-" + hashlib.sha256(parsed.problem.encode()).hexdigest()[:12]
+            seen[base] = seen.get(base, 0) + 1
+            identifier = base if seen[base] == 1 else f"{base}-{seen[base]}"
+            problems.append(BatchProblem(identifier, parsed.problem, parsed.expected, parsed.mode, parsed.tests))
+    return problems

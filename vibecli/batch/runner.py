@@ -1,0 +1,185 @@
+"""Running a problem set: requests through the backend's run-many path, results as they finish.
+
+Each problem gets `samples` requests with seeds SEED, SEED+1, … (SEED is `--seed`, default
+0), placed next to each other so problems complete early. When a problem's last sample
+finishes, its answers are voted on, graded against the expected answer, and its line is
+written at once. A problem with a cancelled or failed sample is not written, so `--resume`
+runs it again.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from vibecli.batch.inputs import BatchProblem
+from vibecli.batch.store import ResultWriter
+from vibecli.batch.vote import vote
+from vibecli.config import Config
+from vibecli.engine.backend import Backend
+from vibecli.engine.types import Finished, GenerationRequest
+from vibecli.prompting.templates import PromptTemplate
+from vibecli.reasoning.extract import extract_answer
+from vibecli.reasoning.solve import build_request, sampling_for, select_template
+from vibecli.reasoning.splitter import CLOSE_TAG, split_text
+from vibecli.verify.math import check_many
+from vibecli.verify.worker import WorkerPool
+
+
+@dataclass(frozen=True)
+class Progress:
+    done: int
+    total: int
+    generated_tokens: int
+    elapsed_s: float
+    graded: int
+    correct: int
+
+
+@dataclass
+class _Pending:
+    problem: BatchProblem
+    template: PromptTemplate
+    samples: dict[int, Finished] = field(default_factory=dict)
+
+
+def _requests(
+    problems: Sequence[BatchProblem], templates: dict[str, PromptTemplate], config: Config, samples: int
+) -> tuple[list[GenerationRequest], list[_Pending]]:
+    requests, pending = [], []
+    for index, problem in enumerate(problems):
+        template = select_template(problem.mode or config.mode, problem.problem, templates)
+        pending.append(_Pending(problem, template))
+        base = sampling_for(template, config)
+        for k in range(samples):
+            sampling = dataclasses.replace(base, seed=(config.seed or 0) + k)
+            request = build_request(template, problem.problem, sampling=sampling, max_tokens=config.max_tokens)
+            requests.append(dataclasses.replace(request, request_id=f"{index}#{k}"))
+    return requests, pending
+
+
+def _correct(graded: list[bool | None] | None, answer: str | None, winner: int) -> bool | None:
+    """The voted answer's grade: None without an expected answer, False without any answer."""
+    if graded is None:
+        return None
+    return False if answer is None else bool(graded[winner])
+
+
+class BatchRun:
+    """One `vibe batch` run over `problems`, writing each result as it completes."""
+
+    def __init__(
+        self,
+        backend: Backend,
+        pool: WorkerPool,
+        writer: ResultWriter,
+        *,
+        samples: int = 1,
+        concurrency: int = 8,
+        include_thinking: bool = False,
+        on_progress: Callable[[Progress], None] | None = None,
+        on_problem_error: Callable[[str, str], None] | None = None,
+    ) -> None:
+        self.backend, self.pool, self.writer = backend, pool, writer
+        self.samples, self.concurrency, self.include_thinking = samples, concurrency, include_thinking
+        self.on_progress = on_progress or (lambda progress: None)
+        self.on_problem_error = on_problem_error or (lambda problem_id, message: None)
+        self.written: list[dict[str, Any]] = []
+
+    def run(
+        self,
+        problems: Sequence[BatchProblem],
+        templates: dict[str, PromptTemplate],
+        config: Config,
+        cancel: threading.Event | None = None,
+    ) -> None:
+        requests, pending = _requests(problems, templates, config, self.samples)
+        started = time.monotonic()
+        self._run_id = time.strftime("%Y%m%dT%H%M%S")
+        self._started = started
+        tokens = 0
+        for completion in self.backend.run_many(requests, cancel=cancel, max_batch=self.concurrency):
+            index, k = (int(part) for part in completion.request_id.split("#"))
+            item = pending[index]
+            item.samples[k] = completion.finished
+            tokens += completion.finished.stats.generated_tokens
+            if len(item.samples) < self.samples:
+                continue
+            reasons = {f.reason for f in item.samples.values()}
+            if "cancelled" in reasons:
+                continue
+            if "error" in reasons:
+                error = next(f.error for f in item.samples.values() if f.error)
+                self.on_problem_error(item.problem.id, error or "generation failed")
+                continue
+            record = self._record(item)
+            self.writer.write(record)
+            self.written.append(record)
+            graded = [r for r in self.written if r["correct"] is not None]
+            self.on_progress(Progress(len(self.written), len(problems), tokens, time.monotonic() - started,
+                                      len(graded), sum(bool(r["correct"]) for r in graded)))  # fmt: skip
+
+    def _record(self, item: _Pending) -> dict[str, Any]:
+        problem, template = item.problem, item.template
+        finished = [item.samples[k] for k in range(self.samples)]
+        parts = [split_text(f.text) for f in finished]
+        answers = [extract_answer(answer, template.answer_format) if closed or not thinking else None
+                   for thinking, answer, closed in parts]  # fmt: skip
+        chosen = vote(answers, self._same)
+        graded = self._grade(problem.expected, answers, template) if problem.expected is not None else None
+        winner = chosen.clusters[0][0] if chosen.clusters else 0
+        thinking_tokens = [self._thinking_tokens(f.text) for f in finished]
+        record: dict[str, Any] = {
+            "id": problem.id,
+            "problem": problem.problem,
+            "mode": template.name,
+            "final_answer": chosen.answer,
+            "expected": problem.expected,
+            "correct": _correct(graded, chosen.answer, winner),
+            "finish_reason": finished[winner].reason,
+            "tokens": {
+                "prompt": finished[winner].stats.prompt_tokens,
+                "thinking": thinking_tokens[winner],
+                "answer": finished[winner].stats.generated_tokens - thinking_tokens[winner],
+            },
+            "generated_tokens": sum(f.stats.generated_tokens for f in finished),
+            # `run` and `elapsed_s` let a report over a resumed file add up each run's wall time.
+            "timings": {"total_s": round(sum(f.stats.total_s for f in finished), 4),
+                        "run": self._run_id, "elapsed_s": round(time.monotonic() - self._started, 3)},
+            "n_samples": self.samples,
+            "n_correct": sum(bool(g) for g in graded) if graded is not None else None,
+        }  # fmt: skip
+        if self.samples > 1:
+            record["samples"] = [
+                {"answer": a, "correct": None if graded is None else graded[k], "finish_reason": f.reason,
+                 "tokens": f.stats.generated_tokens}
+                for k, (a, f) in enumerate(zip(answers, finished, strict=True))
+            ]  # fmt: skip
+            record["vote"] = {
+                "answer": chosen.answer,
+                "size": chosen.size,
+                "clusters": [list(c) for c in chosen.clusters],
+            }
+        if self.include_thinking:
+            record["thinking"] = [thinking for thinking, _, _ in parts] if self.samples > 1 else parts[0][0]
+            record["response"] = [f.text for f in finished] if self.samples > 1 else finished[0].text
+        return record
+
+    def _same(self, a: str, b: str) -> bool:
+        return next(check_many(self.pool, [(a, b)])).verdict == "equal"
+
+    def _grade(self, expected: str, answers: list[str | None], template: PromptTemplate) -> list[bool | None]:
+        if template.answer_format == "code":
+            return [None] * len(answers)  # code is graded by tests, not by an expected string
+        pairs = [(expected, a) for a in answers if a is not None]
+        verdicts = iter(check_many(self.pool, pairs))
+        return [next(verdicts).equal is True if a is not None else False for a in answers]
+
+    def _thinking_tokens(self, text: str) -> int:
+        if CLOSE_TAG not in text:
+            return self.backend.count_tokens(text) if "<think>" in text else 0
+        return self.backend.count_tokens(text.split(CLOSE_TAG, 1)[0] + CLOSE_TAG)

@@ -1,0 +1,162 @@
+"""`vibe batch`: problem sets from files or stdin, concurrent and resumable, with a report."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from vibecli.cli.common import handle_errors, read_text_file
+from vibecli.cli.solve import InterruptHandler
+from vibecli.config import load_config, with_overrides
+from vibecli.errors import ExitCode, UsageError
+from vibecli.ui.console import Terminal, error_line, make_terminal
+
+if TYPE_CHECKING:
+    from vibecli.batch.inputs import BatchProblem
+    from vibecli.config import Config
+
+
+@dataclass(frozen=True)
+class _Options:
+    output: Path | None
+    files: list[str]
+    samples: int
+    concurrency: int
+    include_thinking: bool
+    progress: bool
+    summary_json: Path | None
+
+
+def _sources(files: list[str]) -> list[tuple[str, str]]:
+    if not files or files == ["-"]:
+        if sys.stdin.isatty():
+            raise UsageError("no problems: vibe batch FILE… (or pipe them in)")
+        return [("stdin", sys.stdin.read())]
+    return [(name, sys.stdin.read() if name == "-" else read_text_file(Path(name), "problem file")) for name in files]
+
+
+def _report(results: Path, summary_json: Path | None) -> None:
+    from vibecli.batch.report import summarize
+    from vibecli.batch.store import read_results
+    from vibecli.ui.batch_view import print_summary
+
+    if not results.is_file():
+        raise UsageError(f"results file {results} does not exist")
+    summary = summarize(read_results(results))
+    print_summary(make_terminal().out, summary)
+    if summary_json:
+        summary_json.write_text(json.dumps(summary, indent=2) + "\n")
+
+
+@handle_errors
+def batch_command(
+    files: Annotated[list[str] | None, typer.Argument(help="Problem files (JSONL, YAML, text); '-' is stdin.")] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Results JSONL (default: stdout).")] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue --output: skip finished ids.")] = False,
+    samples: Annotated[int, typer.Option("--samples", "-k", min=1, help="Samples per problem; majority vote.")] = 1,
+    concurrency: Annotated[int, typer.Option("--concurrency", "-c", min=1, help="Requests run at once.")] = 8,
+    include_thinking: Annotated[
+        bool, typer.Option("--include-thinking", help="Keep the full traces in the results.")
+    ] = False,
+    strict: Annotated[bool, typer.Option("--strict", help="Stop at the first malformed input line.")] = False,
+    progress: Annotated[bool, typer.Option("--progress", help="Progress lines on stderr even when piped.")] = False,
+    summary_json: Annotated[Path | None, typer.Option("--summary-json", help="Write the summary here.")] = None,
+    model: Annotated[str | None, typer.Option("--model", "-m", help="Model directory, name, or 'demo'.")] = None,
+    backend: Annotated[str | None, typer.Option("--backend", help="auto, transformers or exl2.")] = None,
+    device: Annotated[str | None, typer.Option("--device", help="auto, cpu, cuda or mps.")] = None,
+    mode: Annotated[str | None, typer.Option("--mode", help="Mode for problems that name none.")] = None,
+    temperature: Annotated[float | None, typer.Option("--temperature", "-t", help="0 is greedy.")] = None,
+    top_p: Annotated[float | None, typer.Option("--top-p")] = None,
+    max_tokens: Annotated[int | None, typer.Option("--max-tokens", help="New-token cap per sample.")] = None,
+    seed: Annotated[int | None, typer.Option("--seed", help="Samples use seeds SEED, SEED+1, … [0]")] = None,
+) -> None:
+    """Solve a problem set; one JSON line per problem, written as each finishes.
+
+    `vibe batch report RESULTS.jsonl` prints the report of any results file.
+    Exit codes: 0 the run completed (whatever the accuracy) · 2 usage error ·
+    3 model or environment error · 130 interrupted (finished results are kept).
+    """
+    files = files or []
+    if files[:1] == ["report"]:
+        if len(files) != 2:
+            raise UsageError("usage: vibe batch report RESULTS.jsonl")
+        _report(Path(files[1]), summary_json)
+        return
+    from vibecli.batch.inputs import load_problems
+
+    terminal = make_terminal()
+    skipped: list[str] = []
+
+    def malformed(item: object) -> None:
+        if strict:
+            raise UsageError(f"{item} (--strict)")
+        skipped.append(str(item))
+        error_line(terminal, f"{item}: skipped")
+
+    problems = load_problems(_sources(files), on_malformed=malformed)
+    if resume and output is None:
+        raise UsageError("--resume needs --output FILE")
+    done_ids: set[str] = set()
+    if output is not None and output.exists() and output.stat().st_size > 0:
+        if not resume:
+            raise UsageError(f"{output} already has results: add --resume to continue it, or choose another file")
+        from vibecli.batch.store import read_results, repair
+
+        if repair(output):
+            terminal.err.print(f"repaired a partial last line in {output}", style="warning", markup=False)
+        done_ids = {str(r["id"]) for r in read_results(output)}
+    todo = [p for p in problems if p.id not in done_ids]
+    config = with_overrides(load_config(), model=model, backend=backend, device=device, mode=mode,
+                            temperature=temperature, top_p=top_p, max_tokens=max_tokens, seed=seed)  # fmt: skip
+    options = _Options(output, files, samples, concurrency, include_thinking, progress, summary_json)
+    _run(terminal, todo, resumed=bool(done_ids), config=config, options=options)
+
+
+def _run(terminal: Terminal, todo: list[BatchProblem], *, resumed: bool, config: Config, options: _Options) -> None:
+    from vibecli.batch.report import summarize
+    from vibecli.batch.runner import BatchRun
+    from vibecli.batch.store import ResultWriter, read_results
+    from vibecli.engine.backend import LoadOptions, choose_backend, load_backend
+    from vibecli.engine.resolve import resolve_model
+    from vibecli.prompting.templates import load_templates
+    from vibecli.ui.batch_view import BatchProgressView, print_summary
+    from vibecli.verify.math import math_pool
+
+    templates = load_templates()
+    resolved = resolve_model(config)
+    if resolved.notice:
+        terminal.err.print(resolved.notice, style="warning", soft_wrap=True)
+    spec = choose_backend(config.backend, resolved.format)
+    engine = load_backend(spec, LoadOptions(resolved.path, resolved.name, resolved.format, config.device))
+    output = options.output
+    stream = output.open("a", encoding="utf-8") if output else sys.stdout
+    view = BatchProgressView(terminal, len(todo), force_plain=options.progress, samples=options.samples)
+    started = time.monotonic()
+    with InterruptHandler() as interrupt, math_pool(workers=1) as pool:
+        runner = BatchRun(
+            engine, pool, ResultWriter(stream, sync=output is not None), samples=options.samples,
+            concurrency=options.concurrency, include_thinking=options.include_thinking, on_progress=view.update,
+            on_problem_error=lambda pid, why: error_line(terminal, f"{pid}: {why} (not written; --resume retries)"),
+        )  # fmt: skip
+        try:
+            runner.run(todo, templates, config, cancel=interrupt.wrap_up)
+        finally:
+            view.close()
+            if output:
+                stream.close()
+    if interrupt.wrap_up.is_set():
+        command = " ".join(["vibe batch", *options.files, "-o", str(output or "RESULTS"), "--resume"])
+        error_line(terminal, f"interrupted after {len(runner.written)} new results; continue with: {command}")
+        raise typer.Exit(int(ExitCode.INTERRUPTED))
+    records = read_results(output) if output else runner.written
+    # A resumed run's own wall time covers only part of the file: add up each run's instead.
+    summary = summarize(records, wall_s=None if resumed else time.monotonic() - started)
+    print_summary(terminal.err, summary)
+    if options.summary_json:
+        options.summary_json.write_text(json.dumps(summary, indent=2) + "\n")
