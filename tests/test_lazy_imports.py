@@ -31,6 +31,7 @@ print(json.dumps([m for m in {heavy!r} if m in sys.modules]), file=sys.stderr)
         ["verify", "math", "--help"],
         ["verify", "code", "--help"],
         ["batch", "--help"],
+        ["repl", "--help"],
         ["config", "--help"],
         ["config", "path"],
         ["config", "show"],

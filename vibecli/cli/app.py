@@ -3,19 +3,19 @@ inside the commands that use them, so `vibe --help` stays fast."""
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated
 
 import typer
 
 from vibecli import __version__
-from vibecli.cli import batch, config_cmd, solve, verify
+from vibecli.cli import batch, config_cmd, repl, solve, verify
 from vibecli.cli.common import EXIT_CODES_HELP
 
 app = typer.Typer(
     name="vibe",
     help=f"Small reasoning models, useful on your own machine.\n\n{EXIT_CODES_HELP}",
-    no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     rich_markup_mode=None,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -23,6 +23,7 @@ app = typer.Typer(
 app.command("solve", no_args_is_help=False)(solve.solve_command)
 app.add_typer(verify.app, name="verify")
 app.command("batch")(batch.batch_command)
+app.command("repl")(repl.repl_command)
 app.add_typer(config_cmd.app, name="config")
 
 
@@ -32,14 +33,20 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
+@app.callback(invoke_without_command=True)
 def root(
+    ctx: typer.Context,
     version: Annotated[
         bool | None,
         typer.Option("--version", "-V", callback=_version, is_eager=True, help="Print the version and exit."),
     ] = None,
 ) -> None:
     """Small reasoning models, useful on your own machine."""
+    if ctx.invoked_subcommand is None:
+        # Alone on a terminal, `vibe` opens the REPL; anywhere else it shows this help.
+        if sys.stdin.isatty() and sys.stdout.isatty():
+            ctx.invoke(repl.repl_command)
+        typer.echo(ctx.get_help())
 
 
 def main() -> None:

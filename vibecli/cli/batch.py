@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from vibecli.cli.common import handle_errors, read_text_file
+from vibecli.cli.common import handle_errors, load_engine, read_text_file
+from vibecli.cli.completion import complete_backend, complete_device, complete_mode, complete_model
 from vibecli.cli.solve import InterruptHandler
 from vibecli.config import load_config, with_overrides
 from vibecli.errors import ExitCode, UsageError
@@ -67,10 +68,19 @@ def batch_command(
     strict: Annotated[bool, typer.Option("--strict", help="Stop at the first malformed input line.")] = False,
     progress: Annotated[bool, typer.Option("--progress", help="Progress lines on stderr even when piped.")] = False,
     summary_json: Annotated[Path | None, typer.Option("--summary-json", help="Write the summary here.")] = None,
-    model: Annotated[str | None, typer.Option("--model", "-m", help="Model directory, name, or 'demo'.")] = None,
-    backend: Annotated[str | None, typer.Option("--backend", help="auto, transformers or exl2.")] = None,
-    device: Annotated[str | None, typer.Option("--device", help="auto, cpu, cuda or mps.")] = None,
-    mode: Annotated[str | None, typer.Option("--mode", help="Mode for problems that name none.")] = None,
+    model: Annotated[
+        str | None,
+        typer.Option("--model", "-m", autocompletion=complete_model, help="Model directory, name, or 'demo'."),
+    ] = None,
+    backend: Annotated[
+        str | None, typer.Option("--backend", autocompletion=complete_backend, help="auto, transformers or exl2.")
+    ] = None,
+    device: Annotated[
+        str | None, typer.Option("--device", autocompletion=complete_device, help="auto, cpu, cuda or mps.")
+    ] = None,
+    mode: Annotated[
+        str | None, typer.Option("--mode", autocompletion=complete_mode, help="Mode for problems that name none.")
+    ] = None,
     temperature: Annotated[float | None, typer.Option("--temperature", "-t", help="0 is greedy.")] = None,
     top_p: Annotated[float | None, typer.Option("--top-p")] = None,
     max_tokens: Annotated[int | None, typer.Option("--max-tokens", help="New-token cap per sample.")] = None,
@@ -122,18 +132,12 @@ def _run(terminal: Terminal, todo: list[BatchProblem], *, resumed: bool, config:
     from vibecli.batch.report import summarize
     from vibecli.batch.runner import BatchRun
     from vibecli.batch.store import ResultWriter, read_results
-    from vibecli.engine.backend import LoadOptions, choose_backend, load_backend
-    from vibecli.engine.resolve import resolve_model
     from vibecli.prompting.templates import load_templates
     from vibecli.ui.batch_view import BatchProgressView, print_summary
     from vibecli.verify.math import math_pool
 
     templates = load_templates()
-    resolved = resolve_model(config)
-    if resolved.notice:
-        terminal.err.print(resolved.notice, style="warning", soft_wrap=True)
-    spec = choose_backend(config.backend, resolved.format)
-    engine = load_backend(spec, LoadOptions(resolved.path, resolved.name, resolved.format, config.device))
+    engine = load_engine(config, terminal)
     output = options.output
     stream = output.open("a", encoding="utf-8") if output else sys.stdout
     view = BatchProgressView(terminal, len(todo), force_plain=options.progress, samples=options.samples)

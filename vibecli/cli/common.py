@@ -5,12 +5,16 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from pathlib import Path
-from typing import ParamSpec, TypeVar
+from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
 import typer
 
 from vibecli.errors import ExitCode, UsageError, VibeError
-from vibecli.ui.console import error_line, make_terminal
+from vibecli.ui.console import Terminal, error_line, make_terminal
+
+if TYPE_CHECKING:
+    from vibecli.config import Config
+    from vibecli.engine.backend import Backend
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -46,3 +50,19 @@ def read_text_file(path: Path, what: str) -> str:
         raise UsageError(f"{what} {path} does not exist") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"cannot read {what} {path}: {exc}") from None
+
+
+def load_engine(config: Config, terminal: Terminal) -> Backend:
+    """Resolve the model, pick its backend and load it, with a spinner on a terminal."""
+    from vibecli.engine.backend import LoadOptions, choose_backend, load_backend
+    from vibecli.engine.resolve import resolve_model
+
+    resolved = resolve_model(config)
+    if resolved.notice:
+        terminal.err.print(resolved.notice, style="warning", soft_wrap=True)
+    spec = choose_backend(config.backend, resolved.format)
+    options = LoadOptions(path=resolved.path, name=resolved.name, format=resolved.format, device=config.device)
+    if not terminal.err_is_tty:
+        return load_backend(spec, options)
+    with terminal.err.status(f"loading {resolved.name} ({spec.name})…"):
+        return load_backend(spec, options)

@@ -11,10 +11,16 @@ from typing import Annotated
 
 import typer
 
-from vibecli.cli.common import handle_errors, read_text_file
+from vibecli.cli.common import handle_errors, load_engine, read_text_file
+from vibecli.cli.completion import (
+    complete_backend,
+    complete_device,
+    complete_mode,
+    complete_model,
+    complete_switch,
+    complete_think,
+)
 from vibecli.config import load_config, with_overrides
-from vibecli.engine.backend import LoadOptions, choose_backend, load_backend
-from vibecli.engine.resolve import resolve_model
 from vibecli.errors import ExitCode, UsageError
 from vibecli.prompting.templates import load_templates
 from vibecli.reasoning.solve import (
@@ -50,9 +56,10 @@ class InterruptHandler:
     """Ctrl-C, escalating: the first wraps up (forces the answer now; during the answer it
     cancels), the second cancels cleanly, a third aborts at once."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, exiting: bool = True) -> None:
         self.wrap_up = threading.Event()
         self.cancel = threading.Event()
+        self._exiting = exiting  # the command ends after this block (False in the REPL)
         self._previous: signal.Handlers | None = None
 
     def __enter__(self) -> InterruptHandler:
@@ -65,7 +72,7 @@ class InterruptHandler:
             return
         # After an interrupt the command is on its way out: a further press must not turn
         # the clean exit (130) into a traceback.
-        interrupted = self.wrap_up.is_set() or self.cancel.is_set()
+        interrupted = self._exiting and (self.wrap_up.is_set() or self.cancel.is_set())
         signal.signal(signal.SIGINT, signal.SIG_IGN if interrupted else self._previous)
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
@@ -109,12 +116,23 @@ def solve_command(
     problem: Annotated[str | None, typer.Argument(help="The problem; '-' reads stdin.", show_default=False)] = None,
     file: Annotated[Path | None, typer.Option("--file", "-f", help="Read the problem from a file.")] = None,
     model: Annotated[
-        str | None, typer.Option("--model", "-m", help="Model directory, registered name, or 'demo'.")
+        str | None,
+        typer.Option(
+            "--model", "-m", autocompletion=complete_model, help="Model directory, registered name, or 'demo'."
+        ),
     ] = None,
-    backend: Annotated[str | None, typer.Option("--backend", help="auto, transformers or exl2.")] = None,
-    device: Annotated[str | None, typer.Option("--device", help="auto, cpu, cuda or mps (transformers).")] = None,
+    backend: Annotated[
+        str | None, typer.Option("--backend", autocompletion=complete_backend, help="auto, transformers or exl2.")
+    ] = None,
+    device: Annotated[
+        str | None,
+        typer.Option("--device", autocompletion=complete_device, help="auto, cpu, cuda or mps (transformers)."),
+    ] = None,
     mode: Annotated[
-        str | None, typer.Option("--mode", help="auto, math, code, stem, logic, or a template of yours.")
+        str | None,
+        typer.Option(
+            "--mode", autocompletion=complete_mode, help="auto, math, code, stem, logic, or a template of yours."
+        ),
     ] = None,
     temperature: Annotated[
         float | None, typer.Option("--temperature", "-t", help="0 is greedy. Default: the mode's.")
@@ -126,7 +144,8 @@ def solve_command(
     ] = None,
     seed: Annotated[int | None, typer.Option("--seed", help="Seed for reproducible sampling.")] = None,
     think: Annotated[
-        str | None, typer.Option("--think", help="show, collapse or hide the thinking. [collapse]")
+        str | None,
+        typer.Option("--think", autocompletion=complete_think, help="show, collapse or hide the thinking. [collapse]"),
     ] = None,
     think_budget: Annotated[
         int | None, typer.Option("--think-budget", help="Force the answer after N thinking tokens (0: no thinking).")
@@ -135,7 +154,12 @@ def solve_command(
         str | None, typer.Option("--budget-message", help="Text appended to the thinking when it is cut short.")
     ] = None,
     loop_guard: Annotated[
-        str | None, typer.Option("--loop-guard", help="on or off: force the answer when the thinking loops. [on]")
+        str | None,
+        typer.Option(
+            "--loop-guard",
+            autocompletion=complete_switch,
+            help="on or off: force the answer when the thinking loops. [on]",
+        ),
     ] = None,
     starter_code: Annotated[Path | None, typer.Option("--starter-code", help="Starter code file (code mode).")] = None,
     expected: Annotated[
@@ -177,16 +201,7 @@ def solve_command(
     text = read_problem(problem, file)
     starter = read_text_file(starter_code, "starter code file") if starter_code else None
     template = select_template(config.mode, text, load_templates())
-    resolved = resolve_model(config)
-    if resolved.notice:
-        terminal.err.print(resolved.notice, style="warning", soft_wrap=True)
-    spec = choose_backend(config.backend, resolved.format)
-    options = LoadOptions(path=resolved.path, name=resolved.name, format=resolved.format, device=config.device)
-    if terminal.err_is_tty:
-        with terminal.err.status(f"loading {resolved.name} ({spec.name})…"):
-            engine = load_backend(spec, options)
-    else:
-        engine = load_backend(spec, options)
+    engine = load_engine(config, terminal)
     request = build_request(
         template, text, sampling=sampling_for(template, config), max_tokens=config.max_tokens, starter_code=starter
     )

@@ -118,9 +118,16 @@ def controls_for(template: PromptTemplate, config: Config) -> ThinkingControls:
 
 
 def build_request(
-    template: PromptTemplate, problem: str, *, sampling: Sampling, max_tokens: int, starter_code: str | None = None
+    template: PromptTemplate,
+    problem: str,
+    *,
+    sampling: Sampling,
+    max_tokens: int,
+    starter_code: str | None = None,
+    history: tuple[Message, ...] = (),
 ) -> GenerationRequest:
-    messages = [Message("user", template.render(problem, starter_code=starter_code))]
+    """The request for `problem`, after earlier turns of a conversation (`history`)."""
+    messages = [*history, Message("user", template.render(problem, starter_code=starter_code))]
     if template.system:
         messages.insert(0, Message("system", template.system))
     return GenerationRequest(messages=tuple(messages), sampling=sampling, max_new_tokens=max_tokens)

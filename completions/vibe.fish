@@ -1,0 +1,1 @@
+complete --command vibe --no-files --arguments "(env _VIBE_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=get-args _TYPER_COMPLETE_ARGS=(commandline -cp) vibe)" --condition "env _VIBE_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=is-args _TYPER_COMPLETE_ARGS=(commandline -cp) vibe"

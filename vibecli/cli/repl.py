@@ -1,0 +1,63 @@
+"""`vibe repl` (and `vibe` alone on a terminal): an interactive session on one loaded model."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from vibecli.cli.common import handle_errors, load_engine
+from vibecli.cli.completion import (
+    complete_backend,
+    complete_device,
+    complete_mode,
+    complete_model,
+    complete_switch,
+    complete_think,
+)
+from vibecli.config import load_config, with_overrides
+from vibecli.paths import state_dir
+from vibecli.ui.console import make_terminal
+
+
+@handle_errors
+def repl_command(
+    model: Annotated[
+        str | None,
+        typer.Option("--model", "-m", autocompletion=complete_model, help="Model directory, name, or 'demo'."),
+    ] = None,
+    backend: Annotated[
+        str | None, typer.Option("--backend", autocompletion=complete_backend, help="auto, transformers or exl2.")
+    ] = None,
+    device: Annotated[
+        str | None, typer.Option("--device", autocompletion=complete_device, help="auto, cpu, cuda or mps.")
+    ] = None,
+    mode: Annotated[str | None, typer.Option("--mode", autocompletion=complete_mode, help="Starting mode.")] = None,
+    think: Annotated[
+        str | None, typer.Option("--think", autocompletion=complete_think, help="show, collapse or hide.")
+    ] = None,
+    think_budget: Annotated[int | None, typer.Option("--think-budget", help="Thinking budget in tokens.")] = None,
+    max_tokens: Annotated[int | None, typer.Option("--max-tokens", help="New-token cap per answer.")] = None,
+    loop_guard: Annotated[
+        str | None, typer.Option("--loop-guard", autocompletion=complete_switch, help="on or off. [on]")
+    ] = None,
+) -> None:
+    """An interactive session: the model loads once, then every problem starts at once.
+
+    Slash commands (/help lists them) change the mode, sampling, budget and display, check
+    the last answer (/verify), and save or load the session. History is kept in
+    $XDG_STATE_HOME/vibe/history. Ctrl-C cancels an answer, Ctrl-D exits (status 0).
+    """
+    from vibecli.prompting.templates import load_templates
+    from vibecli.repl.app import run_repl
+
+    terminal = make_terminal()
+    config = with_overrides(load_config(), model=model, backend=backend, device=device, mode=mode, think=think,
+                            think_budget=think_budget, max_tokens=max_tokens, loop_guard=loop_guard)  # fmt: skip
+    templates = load_templates()
+    engine = load_engine(config, terminal)
+    try:
+        status = run_repl(engine, config, templates, terminal, history_path=state_dir() / "history")
+    finally:
+        engine.close()
+    raise typer.Exit(status)

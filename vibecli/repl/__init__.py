@@ -1,0 +1,1 @@
+"""`vibe repl`: an interactive session on one loaded model."""
