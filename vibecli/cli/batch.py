@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from vibecli.cli import options as cli_options
 from vibecli.cli.common import handle_errors, load_engine, read_text_file
-from vibecli.cli.completion import complete_backend, complete_device, complete_mode, complete_model
 from vibecli.cli.solve import InterruptHandler
 from vibecli.config import load_config, with_overrides
 from vibecli.errors import ExitCode, UsageError
@@ -68,19 +68,10 @@ def batch_command(
     strict: Annotated[bool, typer.Option("--strict", help="Stop at the first malformed input line.")] = False,
     progress: Annotated[bool, typer.Option("--progress", help="Progress lines on stderr even when piped.")] = False,
     summary_json: Annotated[Path | None, typer.Option("--summary-json", help="Write the summary here.")] = None,
-    model: Annotated[
-        str | None,
-        typer.Option("--model", "-m", autocompletion=complete_model, help="Model directory, name, or 'demo'."),
-    ] = None,
-    backend: Annotated[
-        str | None, typer.Option("--backend", autocompletion=complete_backend, help="auto, transformers or exl2.")
-    ] = None,
-    device: Annotated[
-        str | None, typer.Option("--device", autocompletion=complete_device, help="auto, cpu, cuda or mps.")
-    ] = None,
-    mode: Annotated[
-        str | None, typer.Option("--mode", autocompletion=complete_mode, help="Mode for problems that name none.")
-    ] = None,
+    model: cli_options.Model = None,
+    backend: cli_options.Backend = None,
+    device: cli_options.Device = None,
+    mode: cli_options.Mode = None,
     temperature: Annotated[float | None, typer.Option("--temperature", "-t", help="0 is greedy.")] = None,
     top_p: Annotated[float | None, typer.Option("--top-p")] = None,
     max_tokens: Annotated[int | None, typer.Option("--max-tokens", help="New-token cap per sample.")] = None,

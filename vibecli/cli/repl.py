@@ -6,15 +6,8 @@ from typing import Annotated
 
 import typer
 
+from vibecli.cli import options as cli_options
 from vibecli.cli.common import handle_errors, load_engine
-from vibecli.cli.completion import (
-    complete_backend,
-    complete_device,
-    complete_mode,
-    complete_model,
-    complete_switch,
-    complete_think,
-)
 from vibecli.config import load_config, with_overrides
 from vibecli.paths import state_dir
 from vibecli.ui.console import make_terminal
@@ -22,25 +15,14 @@ from vibecli.ui.console import make_terminal
 
 @handle_errors
 def repl_command(
-    model: Annotated[
-        str | None,
-        typer.Option("--model", "-m", autocompletion=complete_model, help="Model directory, name, or 'demo'."),
-    ] = None,
-    backend: Annotated[
-        str | None, typer.Option("--backend", autocompletion=complete_backend, help="auto, transformers or exl2.")
-    ] = None,
-    device: Annotated[
-        str | None, typer.Option("--device", autocompletion=complete_device, help="auto, cpu, cuda or mps.")
-    ] = None,
-    mode: Annotated[str | None, typer.Option("--mode", autocompletion=complete_mode, help="Starting mode.")] = None,
-    think: Annotated[
-        str | None, typer.Option("--think", autocompletion=complete_think, help="show, collapse or hide.")
-    ] = None,
-    think_budget: Annotated[int | None, typer.Option("--think-budget", help="Thinking budget in tokens.")] = None,
+    model: cli_options.Model = None,
+    backend: cli_options.Backend = None,
+    device: cli_options.Device = None,
+    mode: cli_options.Mode = None,
+    think: cli_options.Think = None,
+    think_budget: cli_options.ThinkBudget = None,
     max_tokens: Annotated[int | None, typer.Option("--max-tokens", help="New-token cap per answer.")] = None,
-    loop_guard: Annotated[
-        str | None, typer.Option("--loop-guard", autocompletion=complete_switch, help="on or off. [on]")
-    ] = None,
+    loop_guard: cli_options.LoopGuard = None,
 ) -> None:
     """An interactive session: the model loads once, then every problem starts at once.
 

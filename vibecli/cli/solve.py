@@ -11,15 +11,8 @@ from typing import Annotated
 
 import typer
 
+from vibecli.cli import options as cli_options
 from vibecli.cli.common import handle_errors, load_engine, read_text_file
-from vibecli.cli.completion import (
-    complete_backend,
-    complete_device,
-    complete_mode,
-    complete_model,
-    complete_switch,
-    complete_think,
-)
 from vibecli.config import load_config, with_overrides
 from vibecli.errors import ExitCode, UsageError
 from vibecli.prompting.templates import load_templates
@@ -115,52 +108,21 @@ def _exit_code(result: SolveResult, terminal: Terminal) -> ExitCode:
 def solve_command(
     problem: Annotated[str | None, typer.Argument(help="The problem; '-' reads stdin.", show_default=False)] = None,
     file: Annotated[Path | None, typer.Option("--file", "-f", help="Read the problem from a file.")] = None,
-    model: Annotated[
-        str | None,
-        typer.Option(
-            "--model", "-m", autocompletion=complete_model, help="Model directory, registered name, or 'demo'."
-        ),
-    ] = None,
-    backend: Annotated[
-        str | None, typer.Option("--backend", autocompletion=complete_backend, help="auto, transformers or exl2.")
-    ] = None,
-    device: Annotated[
-        str | None,
-        typer.Option("--device", autocompletion=complete_device, help="auto, cpu, cuda or mps (transformers)."),
-    ] = None,
-    mode: Annotated[
-        str | None,
-        typer.Option(
-            "--mode", autocompletion=complete_mode, help="auto, math, code, stem, logic, or a template of yours."
-        ),
-    ] = None,
-    temperature: Annotated[
-        float | None, typer.Option("--temperature", "-t", help="0 is greedy. Default: the mode's.")
-    ] = None,
-    top_p: Annotated[float | None, typer.Option("--top-p", help="Default: the mode's (0.95).")] = None,
+    model: cli_options.Model = None,
+    backend: cli_options.Backend = None,
+    device: cli_options.Device = None,
+    mode: cli_options.Mode = None,
+    temperature: cli_options.Temperature = None,
+    top_p: cli_options.TopP = None,
     top_k: Annotated[int | None, typer.Option("--top-k", help="0 is off (the default).")] = None,
-    max_tokens: Annotated[
-        int | None, typer.Option("--max-tokens", help="New-token cap, thinking plus answer. [40960]")
-    ] = None,
+    max_tokens: cli_options.MaxTokens = None,
     seed: Annotated[int | None, typer.Option("--seed", help="Seed for reproducible sampling.")] = None,
-    think: Annotated[
-        str | None,
-        typer.Option("--think", autocompletion=complete_think, help="show, collapse or hide the thinking. [collapse]"),
-    ] = None,
-    think_budget: Annotated[
-        int | None, typer.Option("--think-budget", help="Force the answer after N thinking tokens (0: no thinking).")
-    ] = None,
+    think: cli_options.Think = None,
+    think_budget: cli_options.ThinkBudget = None,
     budget_message: Annotated[
         str | None, typer.Option("--budget-message", help="Text appended to the thinking when it is cut short.")
     ] = None,
-    loop_guard: Annotated[
-        str | None,
-        typer.Option(
-            "--loop-guard",
-            autocompletion=complete_switch,
-            help="on or off: force the answer when the thinking loops. [on]",
-        ),
-    ] = None,
+    loop_guard: cli_options.LoopGuard = None,
     starter_code: Annotated[Path | None, typer.Option("--starter-code", help="Starter code file (code mode).")] = None,
     expected: Annotated[
         str | None, typer.Option("--expected", help="Check the final answer against this gold answer.")
