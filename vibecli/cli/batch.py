@@ -13,7 +13,7 @@ import typer
 
 from vibecli.cli import options as cli_options
 from vibecli.cli.common import handle_errors, load_engine, read_text_file
-from vibecli.cli.solve import InterruptHandler
+from vibecli.cli.interrupts import InterruptHandler
 from vibecli.config import load_config, with_overrides
 from vibecli.errors import ExitCode, UsageError
 from vibecli.ui.console import Terminal, error_line, make_terminal

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from vibecli import __version__
-from vibecli.cli.solve import InterruptHandler
+from vibecli.cli.interrupts import InterruptHandler
 from vibecli.config import Config
 from vibecli.engine.backend import Backend
 from vibecli.errors import VibeError
