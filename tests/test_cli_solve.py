@@ -107,6 +107,7 @@ def test_config_file_and_environment_choose_the_model(tmp_path: Path, monkeypatc
         (["solve", "x", "--model", "/no/such/model"], 3, "neither a directory nor a registered name"),
         (["solve", "x", "--backend", "exl2", "--model", "demo"], 3, "not in this version"),
         (["solve", "x", "--temperature", "-1", "--model", "demo"], 2, "between"),
+        (["solve", "x", "--model", "demo", "--tests", "/no/such/tests.jsonl"], 2, "does not exist"),
     ],
 )
 def test_bad_input_is_one_line_and_documented_exit_code(args: list[str], code: int, message: str) -> None:

@@ -89,6 +89,9 @@ class BatchRun:
         self.on_progress = on_progress or (lambda progress: None)
         self.on_problem_error = on_problem_error or (lambda problem_id, message: None)
         self.written: list[dict[str, Any]] = []
+        self._run_id = time.strftime("%Y%m%dT%H%M%S")  # ties a result line to the run that wrote it
+        self._started = time.monotonic()
+        self._graded = self._correct = 0
 
     def run(
         self,
@@ -98,9 +101,7 @@ class BatchRun:
         cancel: threading.Event | None = None,
     ) -> None:
         requests, pending = _requests(problems, templates, config, self.samples)
-        started = time.monotonic()
-        self._run_id = time.strftime("%Y%m%dT%H%M%S")
-        self._started = started
+        self._started = time.monotonic()
         tokens = 0
         for completion in self.backend.run_many(requests, cancel=cancel, max_batch=self.concurrency):
             index, k = (int(part) for part in completion.request_id.split("#"))
@@ -119,9 +120,11 @@ class BatchRun:
             record = self._record(item)
             self.writer.write(record)
             self.written.append(record)
-            graded = [r for r in self.written if r["correct"] is not None]
-            self.on_progress(Progress(len(self.written), len(problems), tokens, time.monotonic() - started,
-                                      len(graded), sum(bool(r["correct"]) for r in graded)))  # fmt: skip
+            if record["correct"] is not None:
+                self._graded += 1
+                self._correct += bool(record["correct"])
+            self.on_progress(Progress(len(self.written), len(problems), tokens, time.monotonic() - self._started,
+                                      self._graded, self._correct))  # fmt: skip
 
     def _record(self, item: _Pending) -> dict[str, Any]:
         problem, template = item.problem, item.template

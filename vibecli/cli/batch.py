@@ -42,6 +42,11 @@ def _sources(files: list[str]) -> list[tuple[str, str]]:
     return [(name, sys.stdin.read() if name == "-" else read_text_file(Path(name), "problem file")) for name in files]
 
 
+def _write_summary(summary: dict[str, object], path: Path | None) -> None:
+    if path is not None:
+        path.write_text(json.dumps(summary, indent=2) + "\n")
+
+
 def _report(results: Path, summary_json: Path | None) -> None:
     from vibecli.batch.report import summarize
     from vibecli.batch.store import read_results
@@ -51,8 +56,7 @@ def _report(results: Path, summary_json: Path | None) -> None:
         raise UsageError(f"results file {results} does not exist")
     summary = summarize(read_results(results))
     print_summary(make_terminal().out, summary)
-    if summary_json:
-        summary_json.write_text(json.dumps(summary, indent=2) + "\n")
+    _write_summary(summary, summary_json)
 
 
 @handle_errors
@@ -92,12 +96,10 @@ def batch_command(
     from vibecli.batch.inputs import load_problems
 
     terminal = make_terminal()
-    skipped: list[str] = []
 
     def malformed(item: object) -> None:
         if strict:
             raise UsageError(f"{item} (--strict)")
-        skipped.append(str(item))
         error_line(terminal, f"{item}: skipped")
 
     problems = load_problems(_sources(files), on_malformed=malformed)
@@ -153,5 +155,4 @@ def _run(terminal: Terminal, todo: list[BatchProblem], *, resumed: bool, config:
     # A resumed run's own wall time covers only part of the file: add up each run's instead.
     summary = summarize(records, wall_s=None if resumed else time.monotonic() - started)
     print_summary(terminal.err, summary)
-    if options.summary_json:
-        options.summary_json.write_text(json.dumps(summary, indent=2) + "\n")
+    _write_summary(summary, options.summary_json)

@@ -129,6 +129,8 @@ def solve_command(
     )
     text = read_problem(problem, file)
     starter = read_text_file(starter_code, "starter code file") if starter_code else None
+    if tests is not None and not tests.is_file():
+        raise UsageError(f"tests file {tests} does not exist")  # before the model loads
     template = select_template(config.mode, text, load_templates())
     engine = load_engine(config, terminal)
     request = build_request(
@@ -136,8 +138,6 @@ def solve_command(
     )
     controls = controls_for(template, config)
     view = SolveView(terminal, think=config.think, json_output=json_output, budget=controls.budget)
-    if tests is not None and not tests.is_file():
-        raise UsageError(f"tests file {tests} does not exist")
     result: SolveResult | None = None
     with InterruptHandler() as interrupt:
         try:
@@ -145,11 +145,8 @@ def solve_command(
                 engine, template, text, request=request, controls=controls, cancel=interrupt.cancel,
                 wrap_up=interrupt.wrap_up,
             )  # fmt: skip
-            for event in events:
-                if isinstance(event, SolveResult):
-                    result = _verified(event, expected, tests)
-                else:
-                    view.handle(event)
+            finished = view.consume(events)
+            result = _verified(finished, expected, tests) if finished is not None else None
         finally:
             view.close(result, stats=stats)
             engine.close()

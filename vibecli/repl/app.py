@@ -127,12 +127,9 @@ def run_turn(
         wrap_up = interrupt.wrap_up if controls.budget is not None else None
         cancel = interrupt.cancel if controls.budget is not None else interrupt.wrap_up
         try:
-            for event in solve_stream(engine, template, text, request=request, controls=controls, cancel=cancel,
-                                      wrap_up=wrap_up):  # fmt: skip
-                if isinstance(event, SolveResult):
-                    result = event
-                else:
-                    view.handle(event)
+            events = solve_stream(engine, template, text, request=request, controls=controls, cancel=cancel,
+                                  wrap_up=wrap_up)  # fmt: skip
+            result = view.consume(events)
         except KeyboardInterrupt:
             pass  # a third press: drop this answer, keep the session
         finally:

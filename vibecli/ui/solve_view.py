@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from rich.console import Console, ConsoleOptions, Group, RenderResult
@@ -73,6 +74,16 @@ class SolveView:
             self._window = _TailWindow(show_text=think == "collapse", budget=budget)
             self._live = Live(self._window, console=terminal.err, transient=True, refresh_per_second=8)
             self._live.start()
+
+    def consume(self, events: Iterable[SolveEvent]) -> SolveResult | None:
+        """Draw every delta of `events` and return their closing `SolveResult`."""
+        result = None
+        for event in events:
+            if isinstance(event, SolveResult):
+                result = event
+            else:
+                self.handle(event)
+        return result
 
     def handle(self, event: SolveEvent) -> None:
         if isinstance(event, ThinkingDelta):
