@@ -44,7 +44,7 @@ def test_commands_options_and_values_complete(tmp_path: Path, monkeypatch: pytes
         "solve", "verify", "batch", "repl", "config", "Usage:"}  # fmt: skip
     assert "--think-budget" in complete("vibe solve --think")
     assert complete("vibe solve --think c") == ["collapse"]
-    assert complete("vibe solve --backend ") == ["auto", "transformers", "exl2"]
+    assert complete("vibe solve --backend ") == ["auto", "transformers", "exl2", "openai"]
     assert set(complete("vibe solve --mode ")) >= {"auto", "math", "code", "stem", "logic"}
     config = tmp_path / "config.yaml"
     config.write_text("models:\n  vibe15: /models/vibe15\n")

@@ -8,7 +8,8 @@ import sys
 
 import pytest
 
-HEAVY = ("torch", "transformers", "exllamav2", "sympy", "prompt_toolkit", "pylatexenc", "latex2sympy2_extended")
+HEAVY = ("torch", "transformers", "exllamav2", "sympy", "prompt_toolkit", "pylatexenc", "latex2sympy2_extended",
+         "openai", "uvicorn", "starlette", "huggingface_hub")  # fmt: skip
 
 PROBE = """
 import json, sys
@@ -32,6 +33,7 @@ print(json.dumps([m for m in {heavy!r} if m in sys.modules]), file=sys.stderr)
         ["verify", "code", "--help"],
         ["batch", "--help"],
         ["repl", "--help"],
+        ["serve", "--help"],
         ["config", "--help"],
         ["config", "path"],
         ["config", "show"],

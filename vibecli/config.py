@@ -16,8 +16,16 @@ from vibecli.errors import ConfigError
 from vibecli.paths import config_file
 
 THINK_CHOICES = ("show", "collapse", "hide")
-BACKEND_CHOICES = ("auto", "transformers", "exl2")
+BACKEND_CHOICES = ("auto", "transformers", "exl2", "openai")
 DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
+
+
+@dataclass(frozen=True)
+class Server:
+    """One OpenAI-compatible server for `--backend openai`: its URL up to `/v1`, and its own limit."""
+
+    url: str
+    concurrency: int | None = None  # None: the command's --concurrency
 
 
 @dataclass(frozen=True)
@@ -38,6 +46,8 @@ class Config:
     budget_message: str | None = None
     loop_guard: bool = True
     models: dict[str, str] = field(default_factory=dict)
+    base_url: tuple[Server, ...] = ()
+    api_key: str | None = None
 
 
 def _choice(options: tuple[str, ...]) -> Callable[[Any], str]:
@@ -96,6 +106,31 @@ def _model_table(value: Any) -> dict[str, str]:
     return dict(value)
 
 
+def _server(value: Any) -> Server:
+    if isinstance(value, dict):
+        extra = set(value) - {"url", "concurrency"}
+        if extra or "url" not in value:
+            raise ValueError("entries must be a URL or {url: URL, concurrency: N}")
+        limit = value.get("concurrency")
+        return Server(_url(value["url"]), None if limit is None else _integer(1)(limit))
+    return Server(_url(value))
+
+
+def _url(value: Any) -> str:
+    text = _text(value).strip().rstrip("/")
+    if not text.startswith(("http://", "https://")) or len(text) < 10:
+        raise ValueError(f"'{text}' is not an http(s) URL (give it up to /v1, e.g. http://localhost:8000/v1)")
+    return text
+
+
+def _servers(value: Any) -> tuple[Server, ...]:
+    # A string may hold several URLs separated by spaces or commas (handy in VIBE_BASE_URL).
+    items = value.replace(",", " ").split() if isinstance(value, str) else value
+    if not isinstance(items, list | tuple) or not items:
+        raise ValueError("must be a URL or a list of them")
+    return tuple(_server(item) for item in items)
+
+
 _VALIDATORS: dict[str, Callable[[Any], Any]] = {
     "model": _text,
     "backend": _choice(BACKEND_CHOICES),
@@ -111,6 +146,8 @@ _VALIDATORS: dict[str, Callable[[Any], Any]] = {
     "budget_message": _text,
     "loop_guard": _switch,
     "models": _model_table,
+    "base_url": _servers,
+    "api_key": _text,
 }
 
 
@@ -161,6 +198,8 @@ def load_config(path: Path | None = None, env: Mapping[str, str] | None = None) 
 def with_overrides(config: Config, **flags: Any) -> Config:
     """Apply command-line flags; a flag left at `None` keeps the configured value."""
     given = {key: value for key, value in flags.items() if value is not None}
+    if given.get("base_url") and "backend" not in given and config.backend == "auto":
+        given["backend"] = "openai"  # --base-url alone says where the model runs
     return dataclasses.replace(config, **_validated(given, "command line"))
 
 
@@ -201,6 +240,13 @@ max_tokens: 40960
 
 # Stop a trace stuck repeating itself and force the answer (on or off).
 loop_guard: on
+
+# Remote engine (--backend openai): OpenAI-compatible servers such as vLLM or SGLang, each URL up to
+# /v1; several spread `vibe batch` work, each with an optional concurrency of its own.
+# base_url:
+#   - http://localhost:8000/v1
+#   - {url: http://gpu2:8000/v1, concurrency: 32}
+# api_key: ...      # or VIBE_API_KEY
 
 # Named models usable with --model NAME.
 # models:

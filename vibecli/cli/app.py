@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from vibecli import __version__
-from vibecli.cli import batch, config_cmd, repl, solve, verify
+from vibecli.cli import batch, config_cmd, repl, serve, solve, verify
 from vibecli.cli.common import EXIT_CODES_HELP
 
 app = typer.Typer(
@@ -24,6 +24,7 @@ app.command("solve", no_args_is_help=False)(solve.solve_command)
 app.add_typer(verify.app, name="verify")
 app.command("batch")(batch.batch_command)
 app.command("repl")(repl.repl_command)
+app.command("serve")(serve.serve_command)
 app.add_typer(config_cmd.app, name="config")
 
 

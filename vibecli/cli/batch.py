@@ -74,6 +74,8 @@ def batch_command(
     summary_json: Annotated[Path | None, typer.Option("--summary-json", help="Write the summary here.")] = None,
     model: cli_options.Model = None,
     backend: cli_options.Backend = None,
+    base_url: cli_options.BaseUrl = None,
+    api_key: cli_options.ApiKey = None,
     device: cli_options.Device = None,
     mode: cli_options.Mode = None,
     temperature: Annotated[float | None, typer.Option("--temperature", "-t", help="0 is greedy.")] = None,
@@ -115,7 +117,8 @@ def batch_command(
             terminal.err.print(f"repaired a partial last line in {output}", style="warning", markup=False)
         done_ids = {str(r["id"]) for r in read_results(output)}
     todo = [p for p in problems if p.id not in done_ids]
-    config = with_overrides(load_config(), model=model, backend=backend, device=device, mode=mode,
+    config = with_overrides(load_config(), model=model, backend=backend, base_url=base_url, api_key=api_key,
+                            device=device, mode=mode,
                             temperature=temperature, top_p=top_p, max_tokens=max_tokens, seed=seed)  # fmt: skip
     options = _Options(output, files, samples, concurrency, include_thinking, progress, summary_json)
     _run(terminal, todo, resumed=bool(done_ids), config=config, options=options)

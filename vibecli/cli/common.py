@@ -57,6 +57,8 @@ def load_engine(config: Config, terminal: Terminal) -> Backend:
     from vibecli.engine.backend import LoadOptions, choose_backend, load_backend
     from vibecli.engine.resolve import resolve_model
 
+    if config.backend == "openai":
+        return _connect_remote(config, terminal)
     resolved = resolve_model(config)
     if resolved.notice:
         terminal.err.print(resolved.notice, style="warning", soft_wrap=True)
@@ -66,3 +68,13 @@ def load_engine(config: Config, terminal: Terminal) -> Backend:
         return load_backend(spec, options)
     with terminal.err.status(f"loading {resolved.name} ({spec.name})…"):
         return load_backend(spec, options)
+
+
+def _connect_remote(config: Config, terminal: Terminal) -> Backend:
+    from vibecli.engine.openai_backend import RemoteOptions, connect
+
+    options = RemoteOptions(servers=config.base_url, api_key=config.api_key, model=config.model)
+    if not terminal.err_is_tty:
+        return connect(options)
+    with terminal.err.status(f"connecting to {', '.join(s.url for s in config.base_url) or 'the server'}…"):
+        return connect(options)

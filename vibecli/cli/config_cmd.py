@@ -30,6 +30,9 @@ def show_command() -> None:
     import yaml
 
     settings = dataclasses.asdict(load_config())
+    settings["base_url"] = [server if server["concurrency"] else server["url"] for server in settings["base_url"]]
+    if settings["api_key"]:
+        settings["api_key"] = "****" + settings["api_key"][-4:]  # enough to tell keys apart, not to use one
     typer.echo(f"# {config_file()}" + ("" if config_file().is_file() else " (not created yet: defaults)"))
     typer.echo(yaml.safe_dump(settings, sort_keys=False).rstrip())
 

@@ -20,8 +20,13 @@ Model = Annotated[
     typer.Option("--model", "-m", autocompletion=complete_model, help="Model directory, registered name, or 'demo'."),
 ]
 Backend = Annotated[
-    str | None, typer.Option("--backend", autocompletion=complete_backend, help="auto, transformers or exl2.")
+    str | None, typer.Option("--backend", autocompletion=complete_backend, help="auto, transformers, exl2 or openai.")
 ]
+BaseUrl = Annotated[
+    list[str] | None,
+    typer.Option("--base-url", help="OpenAI-compatible server, up to /v1 (--backend openai); repeat for several."),
+]
+ApiKey = Annotated[str | None, typer.Option("--api-key", help="Key for --base-url servers (or VIBE_API_KEY).")]
 Device = Annotated[
     str | None, typer.Option("--device", autocompletion=complete_device, help="auto, cpu, cuda or mps (transformers).")
 ]

@@ -17,6 +17,8 @@ from vibecli.ui.console import make_terminal
 def repl_command(
     model: cli_options.Model = None,
     backend: cli_options.Backend = None,
+    base_url: cli_options.BaseUrl = None,
+    api_key: cli_options.ApiKey = None,
     device: cli_options.Device = None,
     mode: cli_options.Mode = None,
     think: cli_options.Think = None,
@@ -34,7 +36,8 @@ def repl_command(
     from vibecli.repl.app import run_repl
 
     terminal = make_terminal()
-    config = with_overrides(load_config(), model=model, backend=backend, device=device, mode=mode, think=think,
+    config = with_overrides(load_config(), model=model, backend=backend, base_url=base_url, api_key=api_key,
+                            device=device, mode=mode, think=think,
                             think_budget=think_budget, max_tokens=max_tokens, loop_guard=loop_guard)  # fmt: skip
     templates = load_templates()
     engine = load_engine(config, terminal)

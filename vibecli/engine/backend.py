@@ -34,6 +34,13 @@ class Backend(Protocol):
         """Yield `TextDelta`s as tokens arrive, then exactly one `Finished`."""
         ...
 
+    def stream_batch(
+        self, requests: Sequence[GenerationRequest], *, cancels: Sequence[threading.Event | None]
+    ) -> Iterator[tuple[int, StreamItem]]:
+        """Run `requests` together, yielding `(index, item)` as tokens arrive; each index ends with
+        one `Finished`. Setting `cancels[i]` stops request i alone."""
+        ...
+
     def run_many(
         self,
         requests: Sequence[GenerationRequest],

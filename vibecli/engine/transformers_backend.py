@@ -157,8 +157,13 @@ class TransformersBackend:
         return len(self._tokenizer(text, add_special_tokens=False)["input_ids"])
 
     def stream(self, request: GenerationRequest, *, cancel: threading.Event | None = None) -> Iterator[StreamItem]:
-        for _, item in self._decode([request], cancel):
+        for _, item in self._decode([request], [cancel]):
             yield item
+
+    def stream_batch(
+        self, requests: Sequence[GenerationRequest], *, cancels: Sequence[threading.Event | None]
+    ) -> Iterator[tuple[int, StreamItem]]:
+        return self._decode(requests, cancels)
 
     def run_many(
         self,
@@ -170,7 +175,7 @@ class TransformersBackend:
         # Waves of up to max_batch rows; a finished row idles until its wave ends.
         for start in range(0, len(requests), max(1, max_batch)):
             wave = list(requests[start : start + max(1, max_batch)])
-            for index, item in self._decode(wave, cancel):
+            for index, item in self._decode(wave, [cancel] * len(wave)):
                 if isinstance(item, Finished):
                     yield Completion(wave[index].request_id, item)
 
@@ -207,7 +212,7 @@ class TransformersBackend:
         return list(self._tokenizer(text, add_special_tokens=False)["input_ids"])
 
     def _decode(
-        self, requests: Sequence[GenerationRequest], cancel: threading.Event | None
+        self, requests: Sequence[GenerationRequest], cancels: Sequence[threading.Event | None]
     ) -> Iterator[tuple[int, StreamItem]]:
         import torch
 
@@ -242,8 +247,11 @@ class TransformersBackend:
 
         with torch.inference_mode():
             while not all(row.done for row in rows):
-                if cancel is not None and cancel.is_set():
-                    yield from (finish(i, "cancelled") for i, row in enumerate(rows) if not row.done)
+                for i, row in enumerate(rows):
+                    cancel = cancels[i]
+                    if not row.done and cancel is not None and cancel.is_set():
+                        yield finish(i, "cancelled")  # the row still rides along until its wave ends
+                if all(row.done for row in rows):
                     return
                 try:
                     out = self._model(

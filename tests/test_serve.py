@@ -1,0 +1,262 @@
+"""`vibe serve`'s app on a real loopback socket (uvicorn in a thread), driven over HTTP."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+
+from vibecli.engine.types import (
+    Finished,
+    GenerationRequest,
+    GenerationStats,
+    Message,
+    Sampling,
+    StreamItem,
+    TextDelta,
+)
+from vibecli.reasoning.splitter import split_text
+from vibecli.serve.app import ServeSettings, create_app
+from vibecli.serve.protocol import Limits
+from vibecli.serve.scheduler import Job, Scheduler
+from vibecli.serve.verify import Verifier
+
+QUESTION = [{"role": "user", "content": "What is 48 + 37?"}]
+
+
+class Recording:
+    """Wraps a backend and keeps every batch it ran and every `Finished` it gave."""
+
+    def __init__(self, backend: Any) -> None:
+        self.backend, self.info = backend, backend.info
+        self.batches: list[int] = []
+        self.finished: list[Finished] = []
+
+    def stream_batch(self, requests: Sequence[GenerationRequest], *, cancels: Any) -> Iterator[tuple[int, StreamItem]]:
+        self.batches.append(len(requests))
+        for index, item in self.backend.stream_batch(requests, cancels=cancels):
+            if isinstance(item, Finished):
+                self.finished.append(item)
+            yield index, item
+
+    def count_tokens(self, text: str) -> int:
+        return int(self.backend.count_tokens(text))
+
+
+class Client:
+    def __init__(self, port: int, key: str | None = None) -> None:
+        self.port, self.key = port, key
+
+    def call(self, method: str, path: str, body: Any = None, *, raw: bytes | None = None) -> tuple[int, Any]:
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+        headers = {"content-type": "application/json"}
+        if self.key:
+            headers["authorization"] = f"Bearer {self.key}"
+        data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+        conn.request(method, path, body=data, headers=headers)
+        response = conn.getresponse()
+        payload = response.read()
+        conn.close()
+        text = payload.decode()
+        return response.status, json.loads(text) if text.startswith(("{", "[")) else text
+
+
+@contextmanager
+def serving(backend: Any, *, api_key: str | None = None, concurrency: int = 2, max_queue: int = 8) -> Iterator[int]:
+    import asyncio
+    import socket
+
+    import uvicorn
+
+    scheduler = Scheduler(backend, concurrency=concurrency, max_queue=max_queue)
+    verifier = Verifier()
+    app = create_app(backend, scheduler, verifier, ServeSettings(api_key=api_key, limits=Limits(max_tokens=4096)))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    thread = threading.Thread(target=lambda: asyncio.run(server.serve(sockets=[sock])), daemon=True)
+    scheduler.start()
+    thread.start()
+    while not server.started:
+        threading.Event().wait(0.01)
+    try:
+        yield sock.getsockname()[1]
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        scheduler.close()
+        verifier.close()
+        sock.close()
+
+
+@pytest.fixture(scope="module")
+def demo_port(demo_backend: Any) -> Iterator[int]:
+    with serving(demo_backend) as port:
+        yield port
+
+
+def _events(port: int, body: dict[str, Any]) -> list[Any]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    conn.request("POST", "/v1/chat/completions", body=json.dumps(body), headers={"content-type": "application/json"})
+    response = conn.getresponse()
+    assert response.status == 200 and response.getheader("content-type", "").startswith("text/event-stream")
+    lines = [line for line in response.read().decode().splitlines() if line.startswith("data: ")]
+    return [line[6:] if line == "data: [DONE]" else json.loads(line[6:]) for line in lines]
+
+
+def test_chat_completion_splits_the_reasoning_like_the_local_backend(demo_port: int, demo_backend: Any) -> None:
+    status, body = Client(demo_port).call("POST", "/v1/chat/completions",
+                                          {"messages": QUESTION, "temperature": 0, "max_tokens": 200})  # fmt: skip
+    assert status == 200, body
+    request = GenerationRequest(
+        messages=(Message("user", QUESTION[0]["content"]),), sampling=Sampling(temperature=0), max_new_tokens=200
+    )
+    local = list(demo_backend.stream(request))
+    thinking, answer, _ = split_text(local[-1].text)
+    message = body["choices"][0]["message"]
+    assert (message["reasoning_content"], message["content"]) == (thinking, answer)
+    assert "85" in message["content"] and body["choices"][0]["finish_reason"] == "stop"
+    assert body["usage"]["completion_tokens"] == local[-1].stats.generated_tokens
+
+
+def test_streaming_gives_the_same_text_then_usage_and_done(demo_port: int) -> None:
+    events = _events(demo_port, {"messages": QUESTION, "temperature": 0, "max_tokens": 200, "stream": True,
+                                 "stream_options": {"include_usage": True}})  # fmt: skip
+    _, whole = Client(demo_port).call("POST", "/v1/chat/completions",
+                                      {"messages": QUESTION, "temperature": 0, "max_tokens": 200})  # fmt: skip
+    deltas = [e["choices"][0]["delta"] for e in events if isinstance(e, dict) and e["choices"]]
+    assert deltas[0] == {"role": "assistant", "content": ""}
+    reasoning = "".join(d.get("reasoning_content", "") for d in deltas)
+    content = "".join(d.get("content", "") for d in deltas)
+    assert (reasoning, content) == (whole["choices"][0]["message"]["reasoning_content"],
+                                    whole["choices"][0]["message"]["content"])  # fmt: skip
+    assert events[-3]["choices"][0]["finish_reason"] == "stop"
+    assert events[-2]["usage"]["completion_tokens"] > 0 and events[-1] == "[DONE]"
+
+
+def test_models_health_and_tokenize(demo_port: int, demo_backend: Any) -> None:
+    client = Client(demo_port)
+    assert client.call("GET", "/v1/models")[1]["data"][0]["id"] == "demo"
+    assert client.call("GET", "/health")[1]["status"] == "ok"
+    assert client.call("POST", "/tokenize", {"prompt": "48+37"})[1]["count"] == demo_backend.count_tokens("48+37")
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "param"),
+    [
+        ({"messages": QUESTION, "temperature": "hot"}, 400, "temperature"),
+        ({"messages": QUESTION, "max_tokens": 0}, 400, "max_tokens"),
+        ({"messages": QUESTION, "max_tokens": 10**9}, 400, "max_tokens"),
+        ({"messages": QUESTION, "stream": "yes"}, 400, "stream"),
+        ({"messages": QUESTION, "n": 3}, 400, "n"),
+        ({"messages": QUESTION, "stop": 5}, 400, "stop"),
+        ({"temperature": 0}, 400, "messages"),
+        ({"messages": []}, 400, "messages"),
+        ({"messages": [{"role": "wizard", "content": "x"}]}, 400, "messages[0].role"),
+        ({"messages": [{"role": "user", "content": [{"type": "image_url"}]}]}, 400, "messages[0].content"),
+        ({"messages": QUESTION, "model": "gpt-9"}, 404, "model"),
+        (["not", "an", "object"], 400, None),
+    ],
+)
+def test_bad_requests_get_a_json_4xx(demo_port: int, body: Any, status: int, param: str | None) -> None:
+    got, answer = Client(demo_port).call("POST", "/v1/chat/completions", body)
+    assert got == status
+    assert answer["error"]["param"] == param and answer["error"]["message"]
+
+
+def test_broken_json_oversized_bodies_and_unknown_routes(demo_port: int) -> None:
+    client = Client(demo_port)
+    assert client.call("POST", "/v1/chat/completions", raw=b"{not json")[0] == 400
+    status, body = client.call("POST", "/v1/chat/completions", raw=b'{"x": "' + b"a" * (5 << 20) + b'"}')
+    assert status == 413 and "4 MiB" in body["error"]["message"]
+    assert client.call("GET", "/v1/nothing")[0] == 404
+    assert client.call("GET", "/v1/chat/completions")[0] == 405
+    assert client.call("GET", "/health")[0] == 200  # still serving
+
+
+def test_api_key_is_required_on_v1_when_set(demo_backend: Any) -> None:
+    with serving(demo_backend, api_key="s3cret") as port:
+        assert Client(port).call("GET", "/v1/models")[0] == 401
+        assert Client(port, key="wrong").call("GET", "/v1/models")[0] == 401
+        assert Client(port, key="s3cret").call("GET", "/v1/models")[0] == 200
+        assert Client(port).call("GET", "/health")[0] == 200
+
+
+def test_verify_endpoint_runs_the_verifiers(demo_port: int) -> None:
+    client = Client(demo_port)
+    status, math = client.call("POST", "/v1/verify", {"gold": "\\frac{1}{2}", "pred": "The answer is \\boxed{0.5}"})
+    assert status == 200 and math["verdict"] == "equal" and math["pred"] == "0.5"
+    assert client.call("POST", "/v1/verify", {"gold": "2", "pred": "3"})[1]["equal"] is False
+    code = "```python\nprint(sum(map(int, input().split())))\n```"
+    tests = [{"input": "1 2\n", "output": "3\n"}, {"input": "5 5\n", "output": "11\n"}]
+    status, run = client.call("POST", "/v1/verify", {"code": code, "tests": tests})
+    assert status == 200 and (run["passed"], run["total"], run["tests"][1]["verdict"]) == (1, 2, "wrong_answer")
+    assert client.call("POST", "/v1/verify", {"code": "x", "tests": [{"input": 1}]})[0] == 400
+    assert client.call("POST", "/v1/verify", {"gold": 2, "pred": "2"})[0] == 400
+
+
+def test_a_client_that_disconnects_cancels_its_generation(tiny_backend: Any) -> None:
+    recording = Recording(tiny_backend)
+    with serving(recording) as port:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        body = {"messages": QUESTION, "max_tokens": 4000, "stream": True, "temperature": 1.0, "seed": 1}
+        conn.request("POST", "/v1/chat/completions", body=json.dumps(body))
+        response = conn.getresponse()
+        response.fp.readline()  # the first event arrived: generation is under way
+        conn.sock.close()
+        conn.close()
+        for _ in range(600):
+            if recording.finished:
+                break
+            threading.Event().wait(0.05)
+    assert recording.finished, "the generation never ended"
+    finished = recording.finished[0]
+    assert finished.reason == "cancelled" and finished.stats.generated_tokens < 4000
+
+
+def test_a_full_queue_answers_503(demo_backend: Any) -> None:
+    with serving(demo_backend, max_queue=0) as port:
+        status, body = Client(port).call("POST", "/v1/chat/completions", {"messages": QUESTION})
+    assert status == 503 and "busy" in body["error"]["message"]
+
+
+class _Backend:
+    """Gives every request one delta with its own content, to watch the scheduler's order."""
+
+    def __init__(self) -> None:
+        self.waves: list[list[str]] = []
+
+    def stream_batch(self, requests: Sequence[GenerationRequest], *, cancels: Any) -> Iterator[tuple[int, StreamItem]]:
+        self.waves.append([r.messages[0].content for r in requests])
+        for index, request in enumerate(requests):
+            yield index, TextDelta(request.messages[0].content, 1)
+            yield index, Finished("stop", request.messages[0].content, _STATS)
+
+
+_STATS = GenerationStats(1, 1, 0.0, 0.0)
+
+
+def test_the_scheduler_batches_in_arrival_order_and_skips_cancelled_jobs() -> None:
+    backend = _Backend()
+    scheduler = Scheduler(backend, concurrency=2, max_queue=10)  # type: ignore[arg-type]
+    got: list[tuple[str, StreamItem]] = []
+    jobs = [
+        Job(GenerationRequest(messages=(Message("user", name),)), deliver=lambda item, n=name: got.append((n, item)))
+        for name in ("a", "b", "c", "d", "e")
+    ]
+    for job in jobs:
+        scheduler.submit(job)
+    jobs[3].cancel.set()  # its client left while it waited
+    scheduler.start()
+    for _ in range(200):
+        if sum(isinstance(item, Finished) for _, item in got) == 5:
+            break
+        threading.Event().wait(0.01)
+    scheduler.close()
+    assert backend.waves == [["a", "b"], ["c", "e"]]
+    assert [(n, i.reason) for n, i in got if isinstance(i, Finished) and n == "d"] == [("d", "cancelled")]

@@ -1,0 +1,110 @@
+"""`vibe serve`: the locally loaded model over the OpenAI-compatible HTTP API."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import socket
+from typing import Annotated
+
+import typer
+
+from vibecli.cli import options as cli_options
+from vibecli.cli.common import handle_errors, load_engine
+from vibecli.config import load_config, with_overrides
+from vibecli.errors import EngineError, UsageError
+from vibecli.ui.console import make_terminal
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a host name: it may resolve anywhere
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """Bind before the model loads, so a taken port fails in a second, not after a minute."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host.strip("[]"), port))
+    except OSError as exc:
+        sock.close()
+        raise EngineError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    sock.listen(128)
+    return sock
+
+
+@handle_errors
+def serve_command(
+    model: cli_options.Model = None,
+    backend: cli_options.Backend = None,
+    device: cli_options.Device = None,
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", "-p", min=0, max=65535, help="Port (0: any free one).")] = 8000,
+    api_key: Annotated[
+        str | None,
+        typer.Option("--api-key", envvar="VIBE_SERVE_API_KEY", help="Require 'Authorization: Bearer KEY'."),
+    ] = None,
+    concurrency: Annotated[
+        int, typer.Option("--concurrency", "-c", min=1, help="Requests generated together (one batch).")
+    ] = 4,
+    max_queue: Annotated[int, typer.Option("--max-queue", min=0, help="Waiting requests before 503s.")] = 64,
+    max_tokens: Annotated[
+        int | None, typer.Option("--max-tokens", help="Most new tokens a request may ask for, and the default.")
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No request log on stderr.")] = False,
+) -> None:
+    """Serve the local model over the OpenAI-compatible API (loopback only, unless --api-key).
+
+    Routes: POST /v1/chat/completions and /v1/completions (streaming or not; the thinking
+    comes as `reasoning_content`), GET /v1/models, POST /v1/verify ({gold, pred} or
+    {code, tests}), POST /tokenize, GET /health. Requests wait in one first-come queue and
+    run --concurrency at a time; a client that disconnects cancels its generation.
+
+    Exit codes: 0 stopped · 2 usage error · 3 model or environment error (port taken) ·
+    130 interrupted.
+    """
+    config = with_overrides(load_config(), model=model, backend=backend, device=device, max_tokens=max_tokens)
+    if config.backend == "openai":
+        raise UsageError("vibe serve serves a local model; --backend openai is the client side (use auto, "
+                         "transformers or exl2)")  # fmt: skip
+    if not is_loopback(host) and not api_key:
+        raise UsageError(f"--host {host} opens the model beyond this machine: set --api-key (or VIBE_SERVE_API_KEY)")
+    import uvicorn
+
+    from vibecli.serve.app import ServeSettings, create_app, stderr_log
+    from vibecli.serve.protocol import Limits
+    from vibecli.serve.scheduler import Scheduler
+    from vibecli.serve.verify import Verifier
+
+    sock = _listen(host, port)
+    terminal = make_terminal()
+    engine = load_engine(config, terminal)
+    scheduler, verifier = Scheduler(engine, concurrency=concurrency, max_queue=max_queue), Verifier()
+    settings = ServeSettings(api_key=api_key, limits=Limits(max_tokens=config.max_tokens),
+                             log=None if quiet else stderr_log)  # fmt: skip
+    app = create_app(engine, scheduler, verifier, settings)
+    server = uvicorn.Server(
+        uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off", timeout_graceful_shutdown=3)
+    )
+    bound = sock.getsockname()[1]
+    shown_host = f"[{host}]" if ":" in host else host
+    info = engine.info
+    terminal.err.print(
+        f"vibe serve: {info.name} ({info.backend}, {info.device}) on http://{shown_host}:{bound}/v1 · "
+        f"concurrency {concurrency} · {'API key required' if api_key else 'no API key'} · pid {os.getpid()}",
+        markup=False, highlight=False, soft_wrap=True,
+    )  # fmt: skip
+    scheduler.start()
+    try:
+        server.run(sockets=[sock])
+    finally:
+        scheduler.close()
+        verifier.close()
+        engine.close()
+        sock.close()

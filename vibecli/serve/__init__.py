@@ -1,0 +1,1 @@
+"""`vibe serve`: the local model over the OpenAI-compatible HTTP API."""
