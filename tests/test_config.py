@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from vibecli.config import CONFIG_TEMPLATE, Config, load_config, with_overrides
+from vibecli.config import CONFIG_TEMPLATE, Config, Server, load_config, with_overrides
 from vibecli.errors import ConfigError
 
 
@@ -54,3 +54,28 @@ def test_init_template_is_valid_config(tmp_path: Path) -> None:
     path = tmp_path / "config.yaml"
     path.write_text(CONFIG_TEMPLATE)
     assert load_config(path, env={}) == Config()
+
+
+def test_servers_from_file_environment_and_flags(tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text("base_url:\n  - http://a:8000/v1/\n  - {url: 'http://b:8000/v1', concurrency: 32}\napi_key: k1\n")
+    config = load_config(path, env={})
+    assert config.base_url == (Server("http://a:8000/v1"), Server("http://b:8000/v1", 32))
+    env = load_config(path, env={"VIBE_BASE_URL": "http://c/v1, http://d/v1", "VIBE_API_KEY": "k2"})
+    assert [s.url for s in env.base_url] == ["http://c/v1", "http://d/v1"] and env.api_key == "k2"
+    flagged = with_overrides(Config(), base_url=["http://e:1/v1"])
+    assert flagged.backend == "openai"  # --base-url alone says where the model runs
+    assert with_overrides(Config(backend="transformers"), base_url=["http://e:1/v1"]).backend == "transformers"
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [("localhost:8000", "not an http"), ("[{url: 'http://a/v1', concurrency: 0}]", "at least 1"),
+     ("[{host: x}]", "entries must be")],
+)  # fmt: skip
+def test_bad_server_entries_are_named(tmp_path: Path, value: str, message: str) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text(f"base_url: {value}\n")
+    with pytest.raises(ConfigError, match="'base_url'") as caught:
+        load_config(path, env={})
+    assert message in str(caught.value)
