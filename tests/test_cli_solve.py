@@ -105,7 +105,7 @@ def test_config_file_and_environment_choose_the_model(tmp_path: Path, monkeypatc
         (["solve", "x", "--think", "loud"], 2, "'think' must be one of"),
         (["solve", "x", "--mode", "poetry", "--model", "demo"], 2, "unknown mode 'poetry'"),
         (["solve", "x", "--model", "/no/such/model"], 3, "neither a directory nor a registered name"),
-        (["solve", "x", "--backend", "exl2", "--model", "demo"], 3, "not in this version"),
+        (["solve", "x", "--backend", "exl2", "--model", "demo"], 3, "exl2 backend is not installed"),
         (["solve", "x", "--temperature", "-1", "--model", "demo"], 2, "between"),
         (["solve", "x", "--model", "demo", "--tests", "/no/such/tests.jsonl"], 2, "does not exist"),
     ],

@@ -68,6 +68,9 @@ def test_backend_choice_explains_what_is_missing() -> None:
         choose_backend("transformers", "gptq")
 
 
-def test_planned_backend_says_so() -> None:
-    with pytest.raises(EngineError, match=r"exl2 .* not in this version"):
-        choose_backend("exl2", "exl2")
+def test_exl2_checkpoints_ask_for_the_exl2_backend(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(EngineError, match=r"EXL2 checkpoints need the exl2 backend: pip install 'vibecli\[exl2\]'"):
+        choose_backend("auto", "exl2")  # exllamav2 is not installed on this machine
+    monkeypatch.syspath_prepend(str(Path(__file__).parent / "fake_exllamav2"))
+    assert choose_backend("auto", "exl2").name == "exl2"
+    assert choose_backend("auto", "fp16").name == "transformers"  # the portable engine stays first

@@ -18,6 +18,7 @@ from vibecli.paths import config_file
 THINK_CHOICES = ("show", "collapse", "hide")
 BACKEND_CHOICES = ("auto", "transformers", "exl2", "openai")
 DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
+CACHE_CHOICES = ("fp16", "q8", "q6", "q4")
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,8 @@ class Config:
     models: dict[str, str] = field(default_factory=dict)
     base_url: tuple[Server, ...] = ()
     api_key: str | None = None
+    ctx: int | None = None
+    cache: str = "fp16"
 
 
 def _choice(options: tuple[str, ...]) -> Callable[[Any], str]:
@@ -148,6 +151,8 @@ _VALIDATORS: dict[str, Callable[[Any], Any]] = {
     "models": _model_table,
     "base_url": _servers,
     "api_key": _text,
+    "ctx": _integer(256),
+    "cache": _choice(CACHE_CHOICES),
 }
 
 
@@ -240,6 +245,11 @@ max_tokens: 40960
 
 # Stop a trace stuck repeating itself and force the answer (on or off).
 loop_guard: on
+
+# ExLlamaV2 (exl2): context length in tokens (default: the model's, capped to fit --max-tokens),
+# and the KV cache's precision: fp16, q8, q6 or q4 (q4 holds four times the tokens of fp16).
+# ctx: 45056
+cache: fp16
 
 # Remote engine (--backend openai): OpenAI-compatible servers such as vLLM or SGLang, each URL up to
 # /v1; several spread `vibe batch` work, each with an optional concurrency of its own.

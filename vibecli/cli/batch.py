@@ -77,6 +77,8 @@ def batch_command(
     base_url: cli_options.BaseUrl = None,
     api_key: cli_options.ApiKey = None,
     device: cli_options.Device = None,
+    ctx: cli_options.Ctx = None,
+    cache: cli_options.Cache = None,
     mode: cli_options.Mode = None,
     temperature: Annotated[float | None, typer.Option("--temperature", "-t", help="0 is greedy.")] = None,
     top_p: Annotated[float | None, typer.Option("--top-p")] = None,
@@ -118,7 +120,7 @@ def batch_command(
         done_ids = {str(r["id"]) for r in read_results(output)}
     todo = [p for p in problems if p.id not in done_ids]
     config = with_overrides(load_config(), model=model, backend=backend, base_url=base_url, api_key=api_key,
-                            device=device, mode=mode,
+                            device=device, ctx=ctx, cache=cache, mode=mode,
                             temperature=temperature, top_p=top_p, max_tokens=max_tokens, seed=seed)  # fmt: skip
     options = _Options(output, files, samples, concurrency, include_thinking, progress, summary_json)
     _run(terminal, todo, resumed=bool(done_ids), config=config, options=options)

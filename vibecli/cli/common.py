@@ -63,7 +63,8 @@ def load_engine(config: Config, terminal: Terminal) -> Backend:
     if resolved.notice:
         terminal.err.print(resolved.notice, style="warning", soft_wrap=True)
     spec = choose_backend(config.backend, resolved.format)
-    options = LoadOptions(path=resolved.path, name=resolved.name, format=resolved.format, device=config.device)
+    options = LoadOptions(path=resolved.path, name=resolved.name, format=resolved.format, device=config.device,
+                          context=config.ctx, cache=config.cache, max_new_tokens=config.max_tokens)  # fmt: skip
     if not terminal.err_is_tty:
         return load_backend(spec, options)
     with terminal.err.status(f"loading {resolved.name} ({spec.name})…"):

@@ -7,7 +7,7 @@ config completes at once.
 
 from __future__ import annotations
 
-from vibecli.config import BACKEND_CHOICES, DEVICE_CHOICES, THINK_CHOICES
+from vibecli.config import BACKEND_CHOICES, CACHE_CHOICES, DEVICE_CHOICES, THINK_CHOICES
 
 
 def _matching(options: list[str], incomplete: str) -> list[str]:
@@ -32,6 +32,10 @@ def complete_model(incomplete: str) -> list[str]:
     except Exception:  # an invalid config must not break the shell
         names = []
     return _matching(["demo", *names], incomplete)
+
+
+def complete_cache(incomplete: str) -> list[str]:
+    return _matching(list(CACHE_CHOICES), incomplete)
 
 
 def complete_backend(incomplete: str) -> list[str]:

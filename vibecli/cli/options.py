@@ -8,6 +8,7 @@ import typer
 
 from vibecli.cli.completion import (
     complete_backend,
+    complete_cache,
     complete_device,
     complete_mode,
     complete_model,
@@ -49,4 +50,11 @@ LoopGuard = Annotated[
     typer.Option(
         "--loop-guard", autocompletion=complete_switch, help="on or off: force the answer when the thinking loops. [on]"
     ),
+]
+Ctx = Annotated[
+    int | None, typer.Option("--ctx", help="exl2: context length in tokens. [the model's, capped to fit --max-tokens]")
+]
+Cache = Annotated[
+    str | None,
+    typer.Option("--cache", autocompletion=complete_cache, help="exl2: KV cache fp16, q8, q6 or q4. [fp16]"),
 ]

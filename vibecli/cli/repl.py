@@ -20,6 +20,8 @@ def repl_command(
     base_url: cli_options.BaseUrl = None,
     api_key: cli_options.ApiKey = None,
     device: cli_options.Device = None,
+    ctx: cli_options.Ctx = None,
+    cache: cli_options.Cache = None,
     mode: cli_options.Mode = None,
     think: cli_options.Think = None,
     think_budget: cli_options.ThinkBudget = None,
@@ -37,7 +39,7 @@ def repl_command(
 
     terminal = make_terminal()
     config = with_overrides(load_config(), model=model, backend=backend, base_url=base_url, api_key=api_key,
-                            device=device, mode=mode, think=think,
+                            device=device, ctx=ctx, cache=cache, mode=mode, think=think,
                             think_budget=think_budget, max_tokens=max_tokens, loop_guard=loop_guard)  # fmt: skip
     templates = load_templates()
     engine = load_engine(config, terminal)

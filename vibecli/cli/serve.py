@@ -44,6 +44,8 @@ def serve_command(
     model: cli_options.Model = None,
     backend: cli_options.Backend = None,
     device: cli_options.Device = None,
+    ctx: cli_options.Ctx = None,
+    cache: cli_options.Cache = None,
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", "-p", min=0, max=65535, help="Port (0: any free one).")] = 8000,
     api_key: Annotated[
@@ -69,7 +71,9 @@ def serve_command(
     Exit codes: 0 stopped · 2 usage error · 3 model or environment error (port taken) ·
     130 interrupted.
     """
-    config = with_overrides(load_config(), model=model, backend=backend, device=device, max_tokens=max_tokens)
+    config = with_overrides(
+        load_config(), model=model, backend=backend, device=device, ctx=ctx, cache=cache, max_tokens=max_tokens
+    )
     if config.backend == "openai":
         raise UsageError("vibe serve serves a local model; --backend openai is the client side (use auto, "
                          "transformers or exl2)")  # fmt: skip

@@ -63,6 +63,9 @@ class LoadOptions:
     format: str
     device: str = "auto"  # auto | cpu | cuda | mps
     dtype: str = "auto"  # auto | bf16 | fp16 | fp32
+    context: int | None = None  # exl2: tokens per sequence (None: the model's)
+    cache: str = "fp16"  # exl2: fp16 | q8 | q6 | q4
+    max_new_tokens: int = 40960  # exl2 sizes its cache for a prompt plus this many
 
 
 @dataclass(frozen=True)
@@ -84,11 +87,15 @@ BACKENDS: dict[str, BackendSpec] = {
         install_hint="pip install 'vibecli[cpu]'",
         formats=frozenset({"bf16", "fp16", "fp32"}),
     ),
+    "exl2": BackendSpec(
+        name="exl2",
+        loader="vibecli.engine.exl2_backend:load",
+        requires="exllamav2",
+        install_hint="pip install 'vibecli[exl2]' (NVIDIA GPU, CUDA torch)",
+        # ExLlamaV2 also loads GPTQ and unquantized directories (cast to fp16).
+        formats=frozenset({"exl2", "gptq", "bf16", "fp16", "fp32"}),
+    ),
 }
-
-
-# Backends the CLI already names but this version does not ship yet.
-PLANNED = {"exl2": "the exl2 (ExLlamaV2) backend is not in this version of vibe yet; use --backend transformers"}
 
 
 def is_installed(spec: BackendSpec) -> bool:
@@ -100,8 +107,6 @@ def choose_backend(requested: str, model_format: str) -> BackendSpec:
     """Pick the backend for `model_format`: the requested one, or with `auto` the first that fits."""
     if requested != "auto":
         spec = BACKENDS.get(requested)
-        if spec is None and requested in PLANNED:
-            raise EngineError(PLANNED[requested])
         if spec is None:
             raise EngineError(f"unknown backend '{requested}' (available: auto, {', '.join(BACKENDS)})")
         if model_format not in spec.formats:

@@ -76,6 +76,7 @@ class GenerationStats:
     generated_tokens: int
     ttft_s: float
     total_s: float
+    cached_tokens: int = 0  # prompt tokens served from a prefix cache instead of prefilled
 
     @property
     def decode_tokens_per_s(self) -> float:
@@ -115,3 +116,4 @@ class ModelInfo:
     device: str
     dtype: str
     format: str
+    notes: tuple[str, ...] = ()  # engine remarks for --stats, e.g. why batching is off

@@ -65,6 +65,8 @@ class SolveResult:
     controls: ControlRecord | None = None
     check: Any = None  # a verify.solution.SolutionCheck when --expected or --tests was given
     error: str | None = None
+    cached_tokens: int = 0  # prompt tokens the engine took from its prefix cache, over all phases
+    engine_notes: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -283,4 +285,6 @@ class _Run:
             tokens_per_s=(generated - 1) / (total_s - ttft_s) if generated > 1 and total_s > ttft_s else 0.0,
             controls=record,
             error=errors[0] if errors else None,
+            cached_tokens=sum(phase.stats.cached_tokens for phase in self.phases),
+            engine_notes=info.notes,
         )

@@ -54,4 +54,7 @@ def make_terminal(stdout: TextIO | None = None, stderr: TextIO | None = None) ->
 
 def error_line(terminal: Terminal, message: str) -> None:
     """The one line a failing command prints."""
-    terminal.err.print(f"[error]vibe:[/error] {message}", markup=True, highlight=False, soft_wrap=True)
+    from rich.markup import escape
+
+    # Escaped: messages quote user input and install hints such as 'vibecli[exl2]'.
+    terminal.err.print(f"[error]vibe:[/error] {escape(message)}", markup=True, highlight=False, soft_wrap=True)

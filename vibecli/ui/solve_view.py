@@ -158,12 +158,14 @@ def summary_line(result: SolveResult) -> str:
 
 
 def stats_line(result: SolveResult) -> str:
-    return (
-        f"{result.model} ({result.backend}) · mode {result.mode} · prompt {result.prompt_tokens:,} · "
+    cached = f" ({result.cached_tokens:,} cached)" if result.cached_tokens else ""
+    line = (
+        f"{result.model} ({result.backend}) · mode {result.mode} · prompt {result.prompt_tokens:,}{cached} · "
         f"thinking {result.thinking_tokens:,} · answer {result.answer_tokens:,} tokens · "
         f"ttft {result.ttft_s:.2f}s · {result.tokens_per_s:.1f} tok/s · total {result.total_s:.2f}s · "
         f"finish {result.finish_reason}"
     )
+    return "\n".join([line, *(f"{result.backend}: {note}" for note in result.engine_notes)])
 
 
 def render_answer(terminal: Terminal, result: SolveResult) -> None:
