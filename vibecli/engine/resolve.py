@@ -8,11 +8,12 @@ from pathlib import Path
 from vibecli.config import Config
 from vibecli.engine.formats import detect_format
 from vibecli.errors import EngineError
+from vibecli.models.store import display_name, downloaded, find_downloaded
 from vibecli.paths import demo_model_dir
 
 DEMO_NOTICE = (
     "vibe: no model configured; using the bundled demo model (small arithmetic only). "
-    "Get a real one with `vibe models pull WeiboAI/VibeThinker-1.5B`, then `--model DIR`."
+    "Get a real one with `vibe models pull WeiboAI/VibeThinker-1.5B`, then `--model VibeThinker-1.5B`."
 )
 
 
@@ -37,11 +38,13 @@ def resolve_model(config: Config) -> ResolvedModel:
         name, path = "demo", demo_model_dir()
     elif requested in config.models:
         name, path = requested, Path(config.models[requested]).expanduser()
+    elif not Path(requested).expanduser().exists() and (pulled := find_downloaded(requested)) is not None:
+        name, path = requested, pulled
     else:
         name, path = Path(requested).name or requested, Path(requested).expanduser()
         if not path.exists():
-            known = ", ".join(["demo", *config.models]) or "demo"
-            raise EngineError(f"model '{requested}' is neither a directory nor a registered name ({known})")
+            known = ", ".join(["demo", *config.models, *(display_name(p) for p in downloaded())])
+            raise EngineError(f"model '{requested}' is neither a directory nor a known name ({known})")
     if not path.is_dir():
         raise EngineError(f"model path {path} is not a directory")
     try:

@@ -1,0 +1,1 @@
+"""Fake `exllamav2.conversion`."""

@@ -1,0 +1,1 @@
+"""Models on disk: the local store, Hub downloads, EXL2 quantization."""
