@@ -104,11 +104,8 @@ class ExLlamaV2Tokenizer:
     def decode(self, ids: torch.Tensor, decode_special_tokens: bool = False) -> str:
         return str(self._tok.decode(ids.flatten().tolist(), skip_special_tokens=not decode_special_tokens))
 
-    def single_id(self, token: str) -> int:
-        value = self._tok.token_to_id(token)
-        if value is None:
-            raise KeyError(token)  # the real one looks the piece up in its vocabulary dict
-        return int(value)
+    def single_id(self, token: str) -> int | None:
+        return self._tok.token_to_id(token)  # like the real one: None when the piece is not in the vocabulary
 
 
 sys.modules.setdefault("exllamav2.version", sys.modules[__name__])
