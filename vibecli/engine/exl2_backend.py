@@ -105,6 +105,10 @@ class CachePlan:
             )
 
 
+def _first_line(exc: BaseException) -> str:
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
 def load(options: LoadOptions) -> Exl2Backend:
     """Load an EXL2 (or fp16/bf16) directory onto the GPU(s), splitting layers automatically."""
     exl2 = import_exllamav2()
@@ -112,8 +116,11 @@ def load(options: LoadOptions) -> Exl2Backend:
     from exllamav2 import attn
     from exllamav2.generator import ExLlamaV2DynamicGenerator, ExLlamaV2DynamicJob, ExLlamaV2Sampler
 
-    config = exl2.ExLlamaV2Config(str(options.path))
-    config.arch_compat_overrides()
+    try:
+        config = exl2.ExLlamaV2Config(str(options.path))
+        config.arch_compat_overrides()
+    except Exception as exc:  # unsupported architecture, missing files: the library asserts or raises
+        raise EngineError(f"ExLlamaV2 cannot read {options.path}: {_first_line(exc)}") from None
     paged = bool(attn.has_flash_attn_with_paged) and torch.cuda.get_device_capability()[0] >= 8
     plan = CachePlan.make(config.max_seq_len, options.context, options.max_new_tokens, paged=paged)
     config.max_seq_len = plan.context
@@ -128,11 +135,14 @@ def load(options: LoadOptions) -> Exl2Backend:
                 f"not enough GPU memory for the model and a {plan.cache_tokens}-token {options.cache} cache: "
                 "try --cache q4, or a smaller --ctx (with a lower --max-tokens)"
             ) from None
-        raise EngineError(f"cannot load {options.path}: {str(exc).splitlines()[0]}") from None
-    tokenizer = exl2.ExLlamaV2Tokenizer(config)
-    generator = ExLlamaV2DynamicGenerator(
-        model=model, cache=cache, tokenizer=tokenizer, paged=paged, **({} if paged else {"max_batch_size": 1})
-    )
+        raise EngineError(f"cannot load {options.path}: {_first_line(exc)}") from None
+    try:
+        tokenizer = exl2.ExLlamaV2Tokenizer(config)
+        generator = ExLlamaV2DynamicGenerator(
+            model=model, cache=cache, tokenizer=tokenizer, paged=paged, **({} if paged else {"max_batch_size": 1})
+        )
+    except (AssertionError, ValueError, OSError) as exc:
+        raise EngineError(f"ExLlamaV2 could not start its generator: {_first_line(exc)}") from None
     notes = () if paged else (UNPAGED_NOTE,)
     info = ModelInfo(name=options.name, path=str(options.path), backend="exl2", device=torch.cuda.get_device_name(0),
                      dtype=f"{options.format}, {options.cache} cache", format=options.format, notes=notes)  # fmt: skip

@@ -118,11 +118,11 @@ def locate(name: str, registered: dict[str, str]) -> tuple[Path, str] | None:
         return demo_model_dir(), "bundled"
     if name in registered:
         return Path(registered[name]).expanduser(), "config"
+    path = Path(name).expanduser()  # the same order as --model: a directory before a downloaded name
+    if path.is_dir():
+        return path, "directory"
     pulled = find_downloaded(name)
-    if pulled is not None:
-        return pulled, "downloaded"
-    path = Path(name).expanduser()
-    return (path, "directory") if path.is_dir() else None
+    return (pulled, "downloaded") if pulled is not None else None
 
 
 def remove(name: str, registered: dict[str, str]) -> tuple[Path, int]:
