@@ -256,10 +256,7 @@ class Exl2Backend:
         return self._parts.tokenizer.encode(text, encode_special_tokens=True)
 
     def _single_id(self, token: str) -> int | None:
-        try:
-            value = self._parts.tokenizer.single_id(token)
-        except (KeyError, ValueError, IndexError, AssertionError):
-            return None
+        value = self._parts.tokenizer.single_id(token)  # None when the piece is not in the vocabulary
         return value if isinstance(value, int) and value >= 0 else None
 
 

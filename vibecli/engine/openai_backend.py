@@ -19,6 +19,7 @@ from typing import Any
 from vibecli.config import Server
 from vibecli.engine.server_pool import Retryable, RetryPolicy, ServerState, pick_server, rest, run_spread
 from vibecli.engine.types import (
+    NO_STATS,
     Completion,
     Finished,
     FinishReason,
@@ -202,7 +203,7 @@ class OpenAIBackend:
         for _ in range(max(1, self._servers[0].policy.max_attempts)):
             server = pick_server(self._servers)
             if rest(server.wait_s(), cancel):
-                yield Finished("cancelled", "", GenerationStats(0, 0, 0.0, 0.0))
+                yield Finished("cancelled", "", NO_STATS)
                 return
             emitted = False
             try:
@@ -215,9 +216,9 @@ class OpenAIBackend:
                 server.failed(exc.retry_after)
                 last = f"{server.url}: {exc}"
                 if emitted:  # text already shown cannot be taken back
-                    yield Finished("error", "", GenerationStats(0, 0, 0.0, 0.0), error=f"stream broke off ({last})")
+                    yield Finished("error", "", NO_STATS, error=f"stream broke off ({last})")
                     return
-        yield Finished("error", "", GenerationStats(0, 0, 0.0, 0.0), error=f"no server could answer ({last})")
+        yield Finished("error", "", NO_STATS, error=f"no server could answer ({last})")
 
     def stream_batch(
         self, requests: Sequence[GenerationRequest], *, cancels: Sequence[threading.Event | None]
@@ -256,7 +257,7 @@ class OpenAIBackend:
             return Completion(request.request_id, finished)
 
         def give_up(request: GenerationRequest, why: str) -> Completion:
-            return Completion(request.request_id, Finished("error", "", GenerationStats(0, 0, 0.0, 0.0), error=why))
+            return Completion(request.request_id, Finished("error", "", NO_STATS, error=why))
 
         yield from run_spread(self._servers, requests, attempt, give_up, default_limit=max_batch, cancel=cancel)
 
@@ -272,7 +273,7 @@ class OpenAIBackend:
 
         started = time.perf_counter()
         if cancel is not None and cancel.is_set():
-            yield Finished("cancelled", "", GenerationStats(0, 0, 0.0, 0.0))
+            yield Finished("cancelled", "", NO_STATS)
             return
         reader, first_at, done = _ChunkReader(), None, threading.Event()
         try:
@@ -294,16 +295,12 @@ class OpenAIBackend:
                 yield self._finished(reader, started, first_at, "error", f"{server.url}: {_describe(exc)}")
                 return
             raise EngineError(f"{server.url}: {_describe(exc)}") from None
-        except (openai.APIError, OSError) as exc:
+        except Exception as exc:  # connection and timeout errors, and the HTTP library's own when a body is cut
             if cancel is not None and cancel.is_set():
                 yield self._finished(reader, started, first_at, "cancelled")
                 return
-            raise Retryable(_describe(exc)) from None
-        except Exception as exc:  # the HTTP library's own errors when a stream is cut mid-body
-            if cancel is not None and cancel.is_set():
-                yield self._finished(reader, started, first_at, "cancelled")
-                return
-            raise Retryable(f"stream broke off: {type(exc).__name__}: {exc}") from None
+            known = isinstance(exc, openai.APIError | OSError)
+            raise Retryable(_describe(exc) if known else f"stream broke off: {type(exc).__name__}: {exc}") from None
         if cancel is not None and cancel.is_set() and reader.finish_reason is None:
             yield self._finished(reader, started, first_at, "cancelled")
         elif reader.finish_reason is None:

@@ -85,6 +85,10 @@ class GenerationStats:
         return (self.generated_tokens - 1) / decode_s if self.generated_tokens > 1 and decode_s > 0 else 0.0
 
 
+# For a `Finished` that no generation stands behind (cancelled while queued, given up).
+NO_STATS = GenerationStats(prompt_tokens=0, generated_tokens=0, ttft_s=0.0, total_s=0.0)
+
+
 @dataclass(frozen=True)
 class Finished:
     """The last item of every stream."""

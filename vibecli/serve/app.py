@@ -26,7 +26,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from vibecli.engine.backend import Backend
 from vibecli.engine.types import Finished, GenerationRequest, StreamItem, TextDelta
-from vibecli.reasoning.splitter import ThinkSplitter
+from vibecli.reasoning.splitter import ThinkSplitter, split_text
 from vibecli.serve.protocol import (
     WIRE_FINISH,
     ApiError,
@@ -92,6 +92,16 @@ def _error_payload(finished: Finished) -> ApiError:
     return ApiError(500, f"generation failed: {finished.error or finished.reason}", kind="server_error")
 
 
+async def _final(pending: _Pending, client: Request) -> Finished:
+    """The finished generation of a non-streaming request (its text is the whole output)."""
+    async for item in pending.stream(client):
+        if isinstance(item, Finished):
+            if item.reason == "error":
+                raise _error_payload(item)
+            return item
+    raise ApiError(499, "client disconnected")
+
+
 def create_app(backend: Backend, scheduler: Scheduler, verifier: Verifier, settings: ServeSettings) -> ASGIApp:
     """The app for `backend`; the caller starts and closes `scheduler` and `verifier`."""
     model = backend.info.name
@@ -127,20 +137,9 @@ def create_app(backend: Backend, scheduler: Scheduler, verifier: Verifier, setti
         pending, call_id = submit(call), f"chatcmpl-{uuid.uuid4().hex}"
         if call.stream:
             return StreamingResponse(chat_events(call, pending, request, call_id), media_type="text/event-stream")
-        parts = {"thinking": [], "answer": []}  # type: dict[str, list[str]]
-        splitter, finished = ThinkSplitter(), None
-        async for item in pending.stream(request):
-            if isinstance(item, TextDelta):
-                for segment in splitter.feed(item.text):
-                    parts[segment.kind].append(segment.text)
-            else:
-                finished = item
-        if finished is None or finished.reason == "error":
-            raise _error_payload(finished) if finished else ApiError(499, "client disconnected")
-        for segment in splitter.finish():
-            parts[segment.kind].append(segment.text)
-        message = {"role": "assistant", "content": "".join(parts["answer"]),
-                   "reasoning_content": "".join(parts["thinking"]) or None}  # fmt: skip
+        finished = await _final(pending, request)
+        thinking, answer, _ = split_text(finished.text)
+        message = {"role": "assistant", "content": answer, "reasoning_content": thinking or None}
         return JSONResponse({
             "id": call_id, "object": "chat.completion", "created": int(time.time()), "model": model,
             "choices": [{"index": 0, "message": message, "finish_reason": WIRE_FINISH.get(finished.reason, "stop"),
@@ -171,15 +170,8 @@ def create_app(backend: Backend, scheduler: Scheduler, verifier: Verifier, setti
         pending, call_id = submit(call), f"cmpl-{uuid.uuid4().hex}"
         if call.stream:
             return StreamingResponse(text_events(call, pending, request, call_id), media_type="text/event-stream")
-        texts, finished = [], None
-        async for item in pending.stream(request):
-            if isinstance(item, TextDelta):
-                texts.append(item.text)
-            else:
-                finished = item
-        if finished is None or finished.reason == "error":
-            raise _error_payload(finished) if finished else ApiError(499, "client disconnected")
-        body = text_chunk(call_id, int(time.time()), model, "".join(texts), WIRE_FINISH.get(finished.reason, "stop"))
+        finished = await _final(pending, request)
+        body = text_chunk(call_id, int(time.time()), model, finished.text, WIRE_FINISH.get(finished.reason, "stop"))
         return JSONResponse({**body, "usage": usage(finished.stats)})
 
     async def text_events(call: GenerateCall, pending: _Pending, request: Request, call_id: str) -> AsyncIterator[str]:

@@ -14,9 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from vibecli.engine.backend import Backend
-from vibecli.engine.types import Finished, GenerationRequest, GenerationStats, StreamItem
-
-NO_STATS = GenerationStats(0, 0, 0.0, 0.0)
+from vibecli.engine.types import NO_STATS, Finished, GenerationRequest, StreamItem
 
 
 class QueueFull(Exception):
@@ -38,12 +36,15 @@ class Scheduler:
         self._queue: collections.deque[Job] = collections.deque()
         self._wakeup = threading.Condition()
         self._closed = False
-        self.running = 0
         self._wave: list[Job] = []
         self._thread = threading.Thread(target=self._run, daemon=True, name="vibe-serve-engine")
 
     def start(self) -> None:
         self._thread.start()
+
+    @property
+    def running(self) -> int:
+        return len(self._wave)
 
     @property
     def queued(self) -> int:
@@ -89,7 +90,7 @@ class Scheduler:
         while (wave := self._next_wave()) is not None:
             if not wave:
                 continue
-            self._wave, self.running = wave, len(wave)
+            self._wave = wave
             finished: set[int] = set()
             try:
                 items = self.backend.stream_batch([j.request for j in wave], cancels=[j.cancel for j in wave])
@@ -103,4 +104,4 @@ class Scheduler:
                     if index not in finished:
                         job.deliver(Finished("error", "", NO_STATS, error=message))
             finally:
-                self._wave, self.running = [], 0
+                self._wave = []
