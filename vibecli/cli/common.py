@@ -65,17 +65,20 @@ def load_engine(config: Config, terminal: Terminal) -> Backend:
     spec = choose_backend(config.backend, resolved.format)
     options = LoadOptions(path=resolved.path, name=resolved.name, format=resolved.format, device=config.device,
                           context=config.ctx, cache=config.cache, max_new_tokens=config.max_tokens)  # fmt: skip
-    if not terminal.err_is_tty:
-        return load_backend(spec, options)
-    with terminal.err.status(f"loading {resolved.name} ({spec.name})…"):
-        return load_backend(spec, options)
+    return _with_spinner(terminal, f"loading {resolved.name} ({spec.name})…", lambda: load_backend(spec, options))
 
 
 def _connect_remote(config: Config, terminal: Terminal) -> Backend:
     from vibecli.engine.openai_backend import RemoteOptions, connect
 
     options = RemoteOptions(servers=config.base_url, api_key=config.api_key, model=config.model)
+    where = ", ".join(s.url for s in config.base_url) or "the server"
+    return _with_spinner(terminal, f"connecting to {where}…", lambda: connect(options))
+
+
+def _with_spinner(terminal: Terminal, message: str, work: Callable[[], Backend]) -> Backend:
+    """Run `work` under a spinner when stderr is a terminal."""
     if not terminal.err_is_tty:
-        return connect(options)
-    with terminal.err.status(f"connecting to {', '.join(s.url for s in config.base_url) or 'the server'}…"):
-        return connect(options)
+        return work()
+    with terminal.err.status(message):
+        return work()

@@ -66,12 +66,10 @@ def quantize_command(
 
     Running the same command again after an interruption resumes from the work directory.
     """
-    from vibecli.models.store import find_downloaded
+    from vibecli.models.store import locate
 
-    path = Path(source).expanduser()
-    if not path.is_dir():
-        path = find_downloaded(source) or path
-    typer.echo(str(_quantize(path, bpw, head_bits, out)))
+    found = locate(source, load_config().models)
+    typer.echo(str(_quantize(found[0] if found else Path(source).expanduser(), bpw, head_bits, out)))
 
 
 @app.command("list")

@@ -8,7 +8,7 @@ from pathlib import Path
 from vibecli.config import Config
 from vibecli.engine.formats import detect_format
 from vibecli.errors import EngineError
-from vibecli.models.store import display_name, downloaded, find_downloaded
+from vibecli.models.store import display_name, downloaded, locate
 from vibecli.paths import demo_model_dir
 
 DEMO_NOTICE = (
@@ -34,15 +34,11 @@ def resolve_model(config: Config) -> ResolvedModel:
     notice = None
     if requested is None:
         name, path, notice = "demo", demo_model_dir(), DEMO_NOTICE
-    elif requested == "demo":
-        name, path = "demo", demo_model_dir()
-    elif requested in config.models:
-        name, path = requested, Path(config.models[requested]).expanduser()
-    elif not Path(requested).expanduser().exists() and (pulled := find_downloaded(requested)) is not None:
-        name, path = requested, pulled
     else:
-        name, path = Path(requested).name or requested, Path(requested).expanduser()
-        if not path.exists():
+        found = locate(requested, config.models)
+        path, source = found or (Path(requested).expanduser(), "directory")
+        name = Path(requested).name or requested if source == "directory" else requested
+        if found is None and not path.exists():
             known = ", ".join(["demo", *config.models, *(display_name(p) for p in downloaded())])
             raise EngineError(f"model '{requested}' is neither a directory nor a known name ({known})")
     if not path.is_dir():
