@@ -121,3 +121,6 @@ class ModelInfo:
     dtype: str
     format: str
     notes: tuple[str, ...] = ()  # engine remarks for --stats, e.g. why batching is off
+    # Tokens one sequence may hold, prompt plus generation (None: unknown, e.g. a server that
+    # does not say). Requests are checked against it before any model work.
+    context_length: int | None = None
