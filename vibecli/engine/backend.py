@@ -18,6 +18,41 @@ from vibecli.engine.types import Completion, GenerationRequest, Message, ModelIn
 from vibecli.errors import EngineError
 
 
+class BatchSession(Protocol):
+    """A running batch that admits requests between steps: continuous batching.
+
+    The caller owns the loop: it may `add` a request at any time between steps, and calls
+    `step` while `active` is non-zero. Each added request comes back through `step` as its
+    `TextDelta`s and then exactly one `Finished`, tagged with the handle `add` returned. A
+    finished request leaves the batch at once, freeing its row for the next `add`. Setting a
+    request's `cancel` ends it with reason "cancelled" within one step. One step is one decode
+    step for every running row, or one bounded chunk of a long prefill, so a step never blocks
+    admissions or cancellation for long.
+    """
+
+    @property
+    def capacity(self) -> int:
+        """Rows that can run at once; `add` beyond it waits inside the session."""
+        ...
+
+    @property
+    def active(self) -> int:
+        """Requests added and not yet finished (running or waiting for a row)."""
+        ...
+
+    def add(self, request: GenerationRequest, cancel: threading.Event | None = None) -> int:
+        """Admit `request`; returns its handle."""
+        ...
+
+    def step(self) -> list[tuple[int, StreamItem]]:
+        """Advance the batch once; returns what each handle produced, in order."""
+        ...
+
+    def close(self) -> None:
+        """Cancel what is left and free the batch's memory."""
+        ...
+
+
 class Backend(Protocol):
     """A loaded model that can stream and batch generations."""
 
@@ -49,6 +84,10 @@ class Backend(Protocol):
         max_batch: int = 8,
     ) -> Iterator[Completion]:
         """Run `requests` concurrently, yielding each as it finishes (not in order)."""
+        ...
+
+    def open_batch(self, max_rows: int) -> BatchSession:
+        """A continuous batch of at most `max_rows` running requests (see `BatchSession`)."""
         ...
 
     def close(self) -> None: ...

@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from vibecli.config import Server
+from vibecli.engine.backend import BatchSession
 from vibecli.engine.server_pool import Retryable, RetryPolicy, ServerState, pick_server, rest, run_spread
 from vibecli.engine.types import (
     NO_STATS,
@@ -260,6 +261,9 @@ class OpenAIBackend:
             return Completion(request.request_id, Finished("error", "", NO_STATS, error=why))
 
         yield from run_spread(self._servers, requests, attempt, give_up, default_limit=max_batch, cancel=cancel)
+
+    def open_batch(self, max_rows: int) -> BatchSession:
+        raise NotImplementedError("continuous batching for the remote backend: issue 13")  # TODO(#13)
 
     def close(self) -> None:
         for server in self._servers:
