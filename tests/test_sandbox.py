@@ -8,7 +8,6 @@ sandbox cannot endanger the machine running the tests.
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -122,7 +121,11 @@ def test_no_network(method: str) -> None:
 
 
 def test_cannot_kill_the_parent(method: str) -> None:
-    source = "import os, signal\nfor pid in (os.getppid(), -1):\n    try: os.kill(pid, signal.SIGKILL)\n    except OSError: pass\nprint('alive')"  # fmt: skip
+    source = (
+        "import os, signal\n"
+        "for pid in (os.getppid(), -1):\n    try: os.kill(pid, signal.SIGKILL)\n    except OSError: pass\n"
+        "print('alive')"
+    )
     result = run_python(source, limits=LIMITS)
     assert result.status in ("runtime_error", "ok", "time_limit")
     assert run_python("print('still working')", limits=LIMITS).stdout == "still working\n"
@@ -153,13 +156,16 @@ def _descendants(pid: int) -> set[int]:
 
 def _alive(pid: int) -> bool:
     try:
-        return not (Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z")
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
     except OSError:
         return False
 
 
 def test_sandboxed_processes_die_with_their_parent(method: str) -> None:
-    runner = "from vibecli.verify.sandbox import Limits, run_python\nrun_python('import time\\ntime.sleep(60)', limits=Limits(wall_s=60, cpu_s=60))"  # fmt: skip
+    runner = (
+        "from vibecli.verify.sandbox import Limits, run_python\n"
+        "run_python('import time\\ntime.sleep(60)', limits=Limits(wall_s=60, cpu_s=60))"
+    )
     parent = subprocess.Popen([sys.executable, "-c", runner], env=os.environ.copy())
     try:
         deadline = time.monotonic() + 20

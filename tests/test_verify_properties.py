@@ -26,7 +26,9 @@ numbers = st.one_of(integers, fractions, decimals, constants)
 
 @st.composite
 def expressions(draw: st.DrawFn) -> str:
-    terms = draw(st.lists(st.tuples(numbers, st.sampled_from(["", "x", "y", "x^{2}", "\\sqrt{x}"])), min_size=1, max_size=3))
+    terms = draw(
+        st.lists(st.tuples(numbers, st.sampled_from(["", "x", "y", "x^{2}", "\\sqrt{x}"])), min_size=1, max_size=3)
+    )
     text = " + ".join(f"{n}{v}" if v and not n.startswith("-") else (f"({n}){v}" if v else n) for n, v in terms)
     return text.replace("\\infty" + "x", "\\infty")
 

@@ -43,7 +43,7 @@ BOOT = Path(__file__).with_name("sandbox_boot.py")
 SETUP_FAILED = 125  # sandbox_boot.py's exit status when it could not build the sandbox
 NO_SANDBOX = (
     "no sandbox can be made here: install bubblewrap (e.g. apt install bubblewrap), or allow user "
-    "namespaces (sysctl kernel.unprivileged_userns_clone=1); --no-sandbox runs the code without isolation"
+    "namespaces (sysctl kernel.unprivileged_userns_clone=1)"
 )
 
 
@@ -201,7 +201,7 @@ def run_python(source: str, stdin: str = "", *, limits: Limits | None = None) ->
     limits = limits or Limits()
     how = isolation()
     if how.method == "none" and limits.require_isolation:
-        raise SandboxUnavailable(NO_SANDBOX)
+        raise SandboxUnavailable(f"{NO_SANDBOX}; --no-sandbox runs the code without isolation")
     work = Path(tempfile.mkdtemp(prefix="vibe-sandbox-"))
     try:
         (work / "main.py").write_text(source, encoding="utf-8")

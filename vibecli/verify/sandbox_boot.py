@@ -37,7 +37,9 @@ def fail(message: str) -> None:
 
 
 def mount(source: str | None, target: str, fstype: str | None, flags: int, data: str | None = None) -> int:
-    encode = lambda s: s.encode() if s is not None else None  # noqa: E731
+    def encode(text: str | None) -> bytes | None:
+        return text.encode() if text is not None else None
+
     if _libc.mount(encode(source), encode(target), encode(fstype), flags, encode(data)) != 0:
         return ctypes.get_errno()
     return 0
