@@ -9,13 +9,16 @@ failure), false negatives, undecided (vibe only), and time. math-verify runs in-
 way its tests call it (LaTeX and expression extraction, 6-digit rounding, strict). vibe runs
 in-process (`check_equal`) and through `--cases`' path: a worker pool with hard time limits,
 pool start included. Timing ratios are vibe / math-verify on the same machine in one run.
+Last, the time limit: `vibe verify math` on a hostile answer, as a new process, wall time.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import statistics
+import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -119,6 +122,18 @@ def main() -> None:
                 for case, outcome, label in zip(cases, run.outcomes, labels, strict=True):
                     if outcome is not label:
                         print(f"  {run.name}: {outcome} (truth {label}): {case['gold']!r:.60} | {case['pred']!r:.60}")
+    time_limit()
+
+
+def time_limit() -> None:
+    """A hostile answer must come back `undecided` within 8 s of wall time, process start included."""
+    vibe = shutil.which("vibe") or "vibe"
+    print("\n### The time limit (`vibe verify math` as a new process, default 5 s per comparison)\n")
+    print("| answer | verdict | wall time |\n|---|---|---|")
+    for pred, gold in (("1", "1"), ("(10^{9})!", "(10^{9})! + 1")):
+        started = time.perf_counter()
+        done = subprocess.run([vibe, "verify", "math", pred, "--expected", gold], capture_output=True, text=True)
+        print(f"| `{pred}` against `{gold}` | {done.stdout.strip()} | {time.perf_counter() - started:.2f} s |")
 
 
 if __name__ == "__main__":
