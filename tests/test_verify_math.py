@@ -11,7 +11,7 @@ import pytest
 
 from vibecli.reasoning.extract import response_answer
 from vibecli.verify.compare import check_equal
-from vibecli.verify.parse import ParseFailure, plain_to_sympy
+from vibecli.verify.plain import ParseFailure, plain_to_sympy
 from vibecli.verify.worker import Failed, TimedOut, WorkerPool
 
 BENCH = Path(__file__).parents[1] / "bench" / "cases"

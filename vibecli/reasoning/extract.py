@@ -29,6 +29,7 @@ _HOPE = re.compile(r"\bI hope (?:it|this) is correct\.?", re.IGNORECASE)
 _WORD = re.compile(r"(?<![\\A-Za-z])[A-Za-z]{2,}")
 _NUMBER = re.compile(r"(?<![\w.^_\\])-?\d+(?:[.,]\d+)*%?")
 _COPULA = re.compile(r"\b(?:is|are|equals|was|be)\b|=", re.IGNORECASE)
+_NEGATION = re.compile(r"\b(?:not|never|no|cannot|isn't|aren't|wasn't|n't)\b", re.IGNORECASE)
 _SENTENCE_END = re.compile(r"[.!?](?=\s|$)|\n")
 
 
@@ -96,19 +97,31 @@ def _phrase_statements(text: str) -> list[_Statement]:
     found = []
     for match in _PHRASE.finditer(text):
         rest = text[match.end() :].lstrip(" \t*:：")
-        span = _INLINE_MATH.match(rest)
-        if span:
-            answer: str | None = next(g for g in span.groups() if g is not None).strip()
+        end = _SENTENCE_END.search(_mask_math(rest))
+        sentence = rest[: end.start()] if end else rest
+        span = _INLINE_MATH.match(sentence)
+        if span and _prose_words(_mask_math(sentence[span.end() :])):
+            # "The final answer is $x = 5$, so the total is 10": the statement is the math.
+            answer: str | None = _inside(span).strip()
         else:
-            end = _SENTENCE_END.search(rest)
-            answer = sentence_answer(rest[: end.start()] if end else rest)
+            answer = sentence_answer(sentence)
         if answer:
             found.append(_Statement(match.start(), answer))
     return found
 
 
+def _inside(span: re.Match[str]) -> str:
+    """The mathematics inside a `$…$`, `$$…$$`, `\\(…\\)` or `\\[…\\]` span."""
+    return next(group for group in span.groups() if group is not None)
+
+
+def _last_math(text: str) -> str | None:
+    spans = list(_INLINE_MATH.finditer(text))
+    return _inside(spans[-1]).strip() if spans else None
+
+
 def _strip_math(text: str) -> str:
-    text = _INLINE_MATH.sub(lambda m: next(g for g in m.groups() if g is not None), text).strip()
+    text = _INLINE_MATH.sub(_inside, text).strip()
     bold = re.fullmatch(r"\*\*(.+)\*\*", text, re.DOTALL)
     return (bold.group(1) if bold else text).strip()
 
@@ -130,17 +143,16 @@ def sentence_answer(sentence: str) -> str | None:
     masked = _mask_math(sentence)
     if not _prose_words(masked):
         return _strip_math(sentence) or None
+    if _NEGATION.search(masked):
+        return None  # "the answer is not 5" states no answer
     copulas = list(_COPULA.finditer(masked))
     if copulas:
         tail = sentence[copulas[-1].end() :]
         answer = sentence_answer(tail) if tail.strip() else None
         if answer:
             return answer
-    spans = [next(g for g in m.groups() if g is not None) for m in _INLINE_MATH.finditer(sentence)]
-    if spans:
-        return spans[-1].strip()
     numbers = _NUMBER.findall(masked)
-    return numbers[0] if len(numbers) == 1 else None
+    return _last_math(sentence) or (numbers[0] if len(numbers) == 1 else None)
 
 
 def _answer_part(text: str) -> str:
@@ -226,14 +238,9 @@ def response_answer(text: str) -> str:
         if len(_prose_words(_mask_math(stripped))) <= 2:
             return _strip_math(stripped)
         return sentence_answer(stripped) or _strip_math(stripped)
-    concluding = sentence_answer(_last_sentence(stripped))
-    if concluding:
-        return concluding
-    spans = [next(g for g in m.groups() if g is not None) for m in _INLINE_MATH.finditer(stripped)]
-    if spans:
-        return spans[-1].strip()
     bold = _BOLD.findall(stripped)
-    if bold:
-        return str(bold[-1]).strip()
+    found = sentence_answer(_last_sentence(stripped)) or _last_math(stripped) or (bold[-1].strip() if bold else None)
+    if found:
+        return str(found)
     lines = [line for line in stripped.splitlines() if line.strip()]
     return lines[-1].strip() if lines else ""
