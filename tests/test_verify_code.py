@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -90,3 +91,97 @@ def test_bad_test_files_are_usage_errors(files: Path, content: str, message: str
     (files / "bad.jsonl").write_text(content)
     result = runner.invoke(app, ["verify", "code", str(files / "double.py"), "--tests", str(files / "bad.jsonl")])
     assert result.exit_code == 2 and message in result.stderr
+
+
+def test_solution_from_stdin(files: Path) -> None:
+    source = (files / "double.py").read_text()
+    result = runner.invoke(app, ["verify", "code", "-", "--tests", str(files / "tests.jsonl")], input=source)
+    assert result.exit_code == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("args", [["--timeout", "0"], ["--timeout", "-1"], ["--memory", "0"], ["--memory", "-5"]])
+def test_limits_must_be_positive(files: Path, args: list[str]) -> None:
+    result = runner.invoke(app, ["verify", "code", str(files / "add.py"), "--tests", str(files / "check.py"), *args])
+    assert result.exit_code == 2 and "must be a positive number" in result.stderr
+
+
+HELPERS = "def helper(x):\n    return x + 1\n\n\ndef add(a, b):\n    return helper(a) + b - 1\n"
+
+
+@pytest.mark.parametrize(
+    ("solution", "tests", "entry_point"),
+    [
+        ("def add(a, b):\n    return a + b\n", "def check(candidate):\n    assert candidate(1, 2) == 3\n", "add"),
+        (HELPERS, "def check(candidate):\n    assert candidate(1, 2) == 3\n", "add"),  # the last one defined
+        # A function the tests call themselves is theirs, not the entry point (HumanEval/38).
+        ("def add(a, b):\n    return a + b\n\n\ndef twice(x):\n    return 2 * x\n",
+         "def check(candidate):\n    assert candidate(twice(1), 1) == 3\n", "add"),
+        # A function the tests name (here in a comment) is preferred.
+        ("def add(a, b):\n    return a + b\n\n\ndef other(x):\n    return x\n",
+         "# tests for add\ndef check(candidate):\n    assert candidate(1, 2) == 3\n", "add"),
+    ],
+)  # fmt: skip
+def test_entry_point_inference(tmp_path: Path, solution: str, tests: str, entry_point: str) -> None:
+    from vibecli.verify.code import infer_entry_point
+
+    assert infer_entry_point(solution, tests) == entry_point
+    (tmp_path / "solution.py").write_text(solution)
+    (tmp_path / "tests.py").write_text(tests)
+    result = runner.invoke(
+        app, ["verify", "code", str(tmp_path / "solution.py"), "--tests", str(tmp_path / "tests.py")]
+    )
+    assert result.exit_code == 0, result.stdout + result.stderr
+
+
+def test_entry_point_option_overrides_the_inference(tmp_path: Path) -> None:
+    (tmp_path / "solution.py").write_text("def add(a, b):\n    return a + b\n\n\ndef sub(a, b):\n    return a - b\n")
+    (tmp_path / "tests.py").write_text("def check(candidate):\n    assert candidate(3, 2) == 5\n")
+    args = ["verify", "code", str(tmp_path / "solution.py"), "--tests", str(tmp_path / "tests.py")]
+    assert runner.invoke(app, args).exit_code == 1  # inferred: sub, the last one defined
+    assert runner.invoke(app, [*args, "--entry-point", "add"]).exit_code == 0
+    assert runner.invoke(app, [*args, "--entry-point", "sub"]).exit_code == 1
+
+
+def test_a_tests_file_that_calls_check_itself_runs_as_it_is(tmp_path: Path) -> None:
+    (tmp_path / "solution.py").write_text("def add(a, b):\n    return a + b\n\n\ndef sub(a, b):\n    return a - b\n")
+    (tmp_path / "tests.py").write_text("def check(f):\n    assert f(1, 2) == 3\n\n\ncheck(add)\n")
+    result = runner.invoke(
+        app, ["verify", "code", str(tmp_path / "solution.py"), "--tests", str(tmp_path / "tests.py")]
+    )
+    assert result.exit_code == 0, result.stdout + result.stderr
+
+
+@pytest.fixture
+def hidden(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Callable[..., None]]:
+    """Hide tools (bwrap, unshare) from vibe by PATH; the sandbox probe is redone."""
+    from test_sandbox import path_without
+
+    from vibecli.verify.sandbox import isolation
+
+    def hide(*tools: str) -> None:
+        monkeypatch.setenv("PATH", path_without(tmp_path, tools))
+        isolation.cache_clear()
+
+    yield hide
+    isolation.cache_clear()
+
+
+def test_hostile_solution_is_contained_without_bubblewrap(files: Path, hidden: Callable[..., None]) -> None:
+    hidden("bwrap")
+    test_hostile_solution_is_reported_and_the_next_run_works(files)
+    canary = files / "canary"
+    (files / "writer.py").write_text(f"open({str(canary)!r}, 'w').write('x')\nprint(int(input()) * 2)\n")
+    result = runner.invoke(app, ["verify", "code", str(files / "writer.py"), "--tests", str(files / "tests.jsonl"),
+                                 "--json"])  # fmt: skip
+    assert json.loads(result.stdout)["isolation"]["method"] in ("namespaces", "bubblewrap")
+    assert not canary.exists()
+
+
+def test_without_isolation_code_is_refused_unless_no_sandbox(files: Path, hidden: Callable[..., None]) -> None:
+    hidden("bwrap", "unshare")
+    args = ["verify", "code", str(files / "double.py"), "--tests", str(files / "tests.jsonl")]
+    refused = runner.invoke(app, args)
+    assert refused.exit_code == 3
+    assert len(refused.stderr.strip().splitlines()) == 1 and "bubblewrap" in refused.stderr
+    allowed = runner.invoke(app, [*args, "--no-sandbox"])
+    assert allowed.exit_code == 0 and "without isolation" in allowed.stderr

@@ -1,4 +1,6 @@
-"""Math equivalence against cases labelled by mathematical truth (bench/cases/math_truth.jsonl)."""
+"""Math equivalence against cases labelled by mathematical truth: vibe's own
+(bench/cases/math_truth.jsonl) and math-verify's 149 default-configuration test cases
+(bench/cases/math_verify_suite.jsonl, relabelled where its expectation is wrong)."""
 
 from __future__ import annotations
 
@@ -9,23 +11,49 @@ import pytest
 
 from vibecli.reasoning.extract import response_answer
 from vibecli.verify.compare import check_equal
-from vibecli.verify.parse import ParseFailure, plain_to_sympy
+from vibecli.verify.plain import ParseFailure, plain_to_sympy
 from vibecli.verify.worker import Failed, TimedOut, WorkerPool
 
-CASES = [json.loads(line) for line in (Path(__file__).parents[1] / "bench/cases/math_truth.jsonl").open()]
+BENCH = Path(__file__).parents[1] / "bench" / "cases"
+CASES = [json.loads(line) for line in (BENCH / "math_truth.jsonl").open(encoding="utf-8")]
+PEER = [json.loads(line) for line in (BENCH / "math_verify_suite.jsonl").open(encoding="utf-8")]
+# `-[0,1)` (a negated interval) means nothing: vibe says so rather than guess.
+PEER_UNDECIDED = {7}
 
 
-@pytest.mark.parametrize("case", CASES, ids=[f"{c['class']}:{c['gold']}|{c['pred']}" for c in CASES])
+@pytest.mark.parametrize("case", CASES, ids=[f"{c['class']}:{c['gold']}|{c['pred']}"[:120] for c in CASES])
 def test_labelled_case(case: dict[str, object]) -> None:
     verdict = check_equal(str(case["gold"]), str(case["pred"]))
     assert verdict.equal is case["equal"], verdict.reason
 
 
+@pytest.mark.parametrize("case", PEER, ids=[f"{c['id']}" for c in PEER])
+def test_math_verify_case(case: dict[str, object]) -> None:
+    verdict = check_equal(str(case["gold"]), str(case["pred"]))
+    assert not verdict.reason.startswith("checker error"), verdict.reason
+    expected = None if case["id"] in PEER_UNDECIDED else case["equal"]
+    assert verdict.equal is expected, verdict.reason
+
+
+def test_math_verify_suite_agreement_and_no_false_positive() -> None:
+    outcomes = [(check_equal(str(c["gold"]), str(c["pred"])).equal, c["equal"]) for c in PEER]
+    assert len(PEER) == 149
+    assert not [o for o in outcomes if o[0] is True and o[1] is False]
+    assert sum(got is truth for got, truth in outcomes) >= 0.9 * len(PEER)
+
+
 def test_every_failure_class_is_covered() -> None:
     classes = {c["class"] for c in CASES}
     assert classes >= {"exact", "magnitude", "decimal", "constant", "no_fallback", "find_all", "tuple", "interval",
-                       "equation", "matrix", "percent", "units", "choice", "symbolic", "plain"}  # fmt: skip
-    assert {c["equal"] for c in CASES} == {True, False}
+                       "equation", "matrix", "percent", "units", "choice", "symbolic", "plain", "infinity",
+                       "numbers", "plus_minus", "ratio", "labelled", "text", "extraction", "big"}  # fmt: skip
+    for name in classes:
+        assert {c["equal"] for c in CASES if c["class"] == name} == {True, False}, name
+
+
+def test_an_integer_power_too_large_to_write_out_is_undecided_not_equal() -> None:
+    verdict = check_equal("10^{10^{10}}", "10^{10^{10}}+1")
+    assert verdict.verdict == "undecided" and "too large" in verdict.reason
 
 
 def test_parse_failure_is_undecided_never_a_guess() -> None:
@@ -67,6 +95,16 @@ def test_hostile_strings_are_never_executed(template: str, tmp_path: Path) -> No
     ("response", "answer"),
     [
         ("<think>maybe \\boxed{3}</think>\nSo \\boxed{\\frac{1}{2}}.", "\\frac{1}{2}"),
+        ("<think>maybe \\boxed{3}, still thinking", ""),  # the thinking never ended: no answer
+        ("so \\boxed{1}, \\boxed{2}", "1, 2"),
+        ("so \\boxed{1} and \\boxed{2}.", "1, 2"),
+        ("\\boxed{1} no no no no no \\boxed{2}", "2"),
+        ("First \\boxed{255}. Final Answer: The final answer is $10,455$. I hope it is correct.", "10,455"),
+        ("Final Answer: The largest $n$ is 34.", "34"),
+        ("Thus there are 12 sequences in all. I hope it is correct.<|im_start|>user", "12"),
+        ("So the ordered pair is $(7, 6)$.\n", "(7, 6)"),
+        ("$1$ and $2$ and $3$", "1 and 2 and 3"),
+        ("\\boxed{x = 1", "x = 1"),  # a box never closed at the very end
         ("The area is $12\\pi$.", "12\\pi"),
         ("We get \\(x = 4\\) in the end", "x = 4"),
         ("Work...\nFinal answer: 42", "42"),

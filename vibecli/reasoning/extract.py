@@ -1,22 +1,42 @@
-"""Final-answer extraction from the answer part of a response.
+"""Final-answer extraction: what a response (or a worked solution used as gold) commits to.
 
-Math: the last `\\boxed{}` (or `\\fbox{}`), nested braces included, else a final-answer line.
+Math: after `</think>` only, the last answer statement wins. A statement is a group of
+`\\boxed{}` (several boxes with only punctuation or a short "and"/"or" between them are one
+list answer), or a phrase: "Final Answer: The final answer is $X$. I hope it is correct.",
+"the answer is X", "The largest $n$ is 34." Without any, the concluding sentence is read.
 Code: the last fenced block. Multiple choice: the chosen letter.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 _BOX_COMMANDS = ("\\boxed", "\\fbox")
+_BOX = re.compile(r"\\(?:boxed|fbox)\b\s*")
 _FENCE = re.compile(r"```[ \t]*([\w+-]*)[^\n]*\n(.*?)```", re.DOTALL)
-_FINAL_LINE = re.compile(
-    r"(?:final answer|the answer is|answer)\s*(?:is)?\s*[:：]?\s*\**\s*[:：]?\s*(.+)",
+_PHRASE = re.compile(
+    r"\bfinal answer\b(?:\s*\*\*)?(?:\s*(?:is|:|：|=))?"
+    r"|\bthe (?:final )?answer (?:is|would be|should be)\b\s*:?"
+    r"|(?:^|\n|\*\*)[ \t]*answer\s*(?:\*\*)?\s*[:：]",
     re.IGNORECASE,
 )
-_INLINE_MATH = re.compile(r"\$\$(.+?)\$\$|\\\[(.+?)\\\]|\\\((.+?)\\\)|\$([^$]+?)\$", re.DOTALL)
+_INLINE_MATH = re.compile(r"\$\$(.+?)\$\$|\\\[(.+?)\\\]|\\\((.+?)\\\)|(?<!\\)\$([^$]+?)(?<!\\)\$", re.DOTALL)
 _BOLD = re.compile(r"\*\*([^*]+?)\*\*")
 _CHOICE = re.compile(r"(?:^|[^A-Za-z])\(?([A-J])\)?(?:$|[^A-Za-z])")
+_TRAILERS = re.compile(r"<\|im_start\|>|<\|im_end\|>|<\|endoftext\|>")
+_HOPE = re.compile(r"\bI hope (?:it|this) is correct\.?", re.IGNORECASE)
+_WORD = re.compile(r"(?<![\\A-Za-z])[A-Za-z]{2,}")
+_NUMBER = re.compile(r"(?<![\w.^_\\])-?\d+(?:[.,]\d+)*%?")
+_COPULA = re.compile(r"\b(?:is|are|equals|was|be)\b|=", re.IGNORECASE)
+_NEGATION = re.compile(r"\b(?:not|never|no|cannot|isn't|aren't|wasn't|n't)\b", re.IGNORECASE)
+_SENTENCE_END = re.compile(r"[.!?](?=\s|$)|\n")
+
+
+@dataclass(frozen=True)
+class _Statement:
+    start: int
+    answer: str
 
 
 def last_boxed(text: str) -> str | None:
@@ -25,37 +45,138 @@ def last_boxed(text: str) -> str | None:
     Also reads the brace-less form `\\boxed 5`. Returns None when there is none, or the
     last one is never closed.
     """
-    starts = [(text.rfind(cmd), cmd) for cmd in _BOX_COMMANDS]
-    start, cmd = max(starts)
-    if start < 0:
+    boxes = _boxes(text)
+    if not boxes or not boxes[-1][2]:
         return None
-    i = start + len(cmd)
-    while i < len(text) and text[i] == " ":
-        i += 1
-    if i < len(text) and text[i] != "{":
-        match = re.match(r"[^\s$]+", text[i:])
-        return match.group(0) if match else None
-    depth = 0
-    for j in range(i, len(text)):
-        if text[j] == "{" and (j == 0 or text[j - 1] != "\\"):
-            depth += 1
-        elif text[j] == "}" and text[j - 1] != "\\":
-            depth -= 1
+    return boxes[-1][1]
+
+
+def _boxes(text: str) -> list[tuple[int, str, bool, int]]:
+    """Every box as (start, content, closed, end)."""
+    found = []
+    for match in _BOX.finditer(text):
+        i = match.end()
+        if i < len(text) and text[i] != "{":
+            bare = re.match(r"[^\s$]+", text[i:])
+            if bare and match.group().endswith((" ", "\t")):
+                found.append((match.start(), bare.group(0), True, i + bare.end()))
+            continue
+        depth = 0
+        for j in range(i, len(text)):
+            if text[j] in "{}" and text[j - 1] == "\\":
+                continue
+            depth += {"{": 1, "}": -1}.get(text[j], 0)
             if depth == 0:
-                return text[i + 1 : j].strip()
-    return None
+                found.append((match.start(), text[i + 1 : j].strip(), True, j + 1))
+                break
+        else:
+            found.append(
+                (match.start(), text[i + 1 :].strip().rstrip("$").removesuffix("\\]").strip(), False, len(text))
+            )
+    return found
+
+
+def _joinable(between: str) -> bool:
+    """Boxes separated by this text form one answer: `, `, ` and `, `\\quad \\text{or} \\quad`."""
+    words = [w.lower() for w in re.findall(r"[A-Za-z]+", re.sub(r"\\[A-Za-z]+", " ", between))]
+    return not words or (bool({"and", "or"} & set(words)) and len(words) <= 5)
+
+
+def _box_statements(text: str) -> list[_Statement]:
+    groups: list[tuple[int, list[str], int]] = []
+    for start, content, _, end in _boxes(text):
+        if groups and _joinable(text[groups[-1][2] : start]):
+            groups[-1][1].append(content)
+            groups[-1] = (groups[-1][0], groups[-1][1], end)
+        else:
+            groups.append((start, [content], end))
+    return [_Statement(start, ", ".join(contents)) for start, contents, _ in groups]
+
+
+def _phrase_statements(text: str) -> list[_Statement]:
+    found = []
+    for match in _PHRASE.finditer(text):
+        rest = text[match.end() :].lstrip(" \t*:：")
+        end = _SENTENCE_END.search(_mask_math(rest))
+        sentence = rest[: end.start()] if end else rest
+        span = _INLINE_MATH.match(sentence)
+        if span and _prose_words(_mask_math(sentence[span.end() :])):
+            # "The final answer is $x = 5$, so the total is 10": the statement is the math.
+            answer: str | None = _inside(span).strip()
+        else:
+            answer = sentence_answer(sentence)
+        if answer:
+            found.append(_Statement(match.start(), answer))
+    return found
+
+
+def _inside(span: re.Match[str]) -> str:
+    """The mathematics inside a `$…$`, `$$…$$`, `\\(…\\)` or `\\[…\\]` span."""
+    return next(group for group in span.groups() if group is not None)
+
+
+def _last_math(text: str) -> str | None:
+    spans = list(_INLINE_MATH.finditer(text))
+    return _inside(spans[-1]).strip() if spans else None
+
+
+def _strip_math(text: str) -> str:
+    text = _INLINE_MATH.sub(_inside, text).strip()
+    bold = re.fullmatch(r"\*\*(.+)\*\*", text, re.DOTALL)
+    return (bold.group(1) if bold else text).strip()
+
+
+def _mask_math(text: str) -> str:
+    """Math spans blanked out, same length, so positions still line up with `text`."""
+    return _INLINE_MATH.sub(lambda m: "\0" * len(m.group()), text)
+
+
+def _prose_words(masked: str) -> list[str]:
+    words = _WORD.findall(re.sub(r"\\text\{[^{}]*\}", " ", masked))
+    return [word for word in words if word.lower() not in ("and", "or")]
+
+
+def sentence_answer(sentence: str) -> str | None:
+    """The answer a sentence states: all of it when it is mathematics, else what follows its
+    last "is"/"are"/"=", else its last math span, else its only number."""
+    sentence = sentence.strip().rstrip(".").strip()
+    masked = _mask_math(sentence)
+    if not _prose_words(masked):
+        return _strip_math(sentence) or None
+    if _NEGATION.search(masked):
+        return None  # "the answer is not 5" states no answer
+    copulas = list(_COPULA.finditer(masked))
+    if copulas:
+        tail = sentence[copulas[-1].end() :]
+        answer = sentence_answer(tail) if tail.strip() else None
+        if answer:
+            return answer
+    numbers = _NUMBER.findall(masked)
+    return _last_math(sentence) or (numbers[0] if len(numbers) == 1 else None)
+
+
+def _answer_part(text: str) -> str:
+    """After the thinking, before any chat-template trailer; "I hope it is correct" removed."""
+    if "</think>" in text:
+        text = text.rsplit("</think>", 1)[1]
+    elif "<think>" in text:
+        return ""  # the thinking never finished: no answer was given
+    trailer = _TRAILERS.search(text)
+    if trailer:
+        text = text[: trailer.start()]
+    return _HOPE.sub("", text)
+
+
+def answer_statement(text: str) -> str | None:
+    """The last answer statement in `text` (box group or phrase), or None."""
+    statements = _box_statements(text) + _phrase_statements(text)
+    return max(statements, key=lambda s: s.start).answer if statements else None
 
 
 def final_answer_line(text: str) -> str | None:
-    """The answer stated on the last `Final answer: …` / `The answer is …` line."""
-    for line in reversed(text.strip().splitlines()):
-        match = _FINAL_LINE.search(line.strip())
-        if match:
-            answer = match.group(1).strip().strip("*").strip().rstrip(".").strip()
-            answer = answer.strip("$").strip()
-            if answer:
-                return answer
-    return None
+    """The answer stated by the last `Final answer: …` / `The answer is …` phrase."""
+    statements = _phrase_statements(text)
+    return statements[-1].answer if statements else None
 
 
 def last_code_block(text: str) -> str | None:
@@ -86,35 +207,40 @@ def extract_answer(answer_text: str, answer_format: str) -> str | None:
         return last_code_block(answer_text)
     if answer_format == "choice":
         return choice_letter(answer_text)
-    boxed = last_boxed(answer_text)
-    if boxed is not None:
-        return boxed
-    line = final_answer_line(answer_text)
-    if line is not None or answer_format == "boxed":
-        return line
+    statement = answer_statement(answer_text)
+    if statement is not None or answer_format == "boxed":
+        return statement
     stripped = answer_text.strip()
     return stripped or None
 
 
-def response_answer(text: str) -> str:
-    """The answer a full response commits to, for grading.
+def _last_sentence(text: str) -> str:
+    text = text.rstrip().rstrip(".")
+    ends = [m.end() for m in _SENTENCE_END.finditer(_mask_math(text))]
+    ends += [m.end() for m in _INLINE_MATH.finditer(text) if m.group().startswith(("$$", "\\["))]  # display math
+    ends.sort()
+    return text[ends[-1] if ends else 0 :].strip()
 
-    In order: the last `\\boxed{}` after `</think>`, the last `$…$` / `\\(…\\)` / `\\[…\\]`, a
-    final-answer line, the last bold span, else the text itself (its last line if it has many).
+
+def response_answer(text: str) -> str:
+    """The answer a full response, or a worked solution used as gold, commits to.
+
+    In order: the last answer statement after `</think>`; the whole text when it is one short
+    line; the concluding sentence; the last `$…$`; the last bold span; the last line.
     """
-    if "</think>" in text:
-        text = text.rsplit("</think>", 1)[1]
-    boxed = last_boxed(text)
-    if boxed is not None:
-        return boxed
-    line = final_answer_line(text)
-    if line is not None:
-        return line
-    spans = [next(g for g in m.groups() if g is not None) for m in _INLINE_MATH.finditer(text)]
-    if spans:
-        return spans[-1].strip()
-    bold = _BOLD.findall(text)
-    if bold:
-        return str(bold[-1]).strip()
-    lines = [line for line in text.strip().splitlines() if line.strip()]
+    text = _answer_part(text)
+    statement = answer_statement(text)
+    if statement is not None:
+        return statement
+    stripped = text.strip()
+    if "\n" not in stripped and len(stripped) <= 200 and not _SENTENCE_END.search(_mask_math(stripped)):
+        # One short line: the answer itself, unless it is a sentence that states one.
+        if len(_prose_words(_mask_math(stripped))) <= 2:
+            return _strip_math(stripped)
+        return sentence_answer(stripped) or _strip_math(stripped)
+    bold = _BOLD.findall(stripped)
+    found = sentence_answer(_last_sentence(stripped)) or _last_math(stripped) or (bold[-1].strip() if bold else None)
+    if found:
+        return str(found)
+    lines = [line for line in stripped.splitlines() if line.strip()]
     return lines[-1].strip() if lines else ""

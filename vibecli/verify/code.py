@@ -5,12 +5,16 @@ Two kinds of tests:
   LiveCodeBench does: whole output stripped, split into lines, each line stripped, the same
   number of lines, each line equal or equal as a list of decimal numbers, with an opt-in float
   tolerance;
-- a Python file of asserts run after the solution in the same program (HumanEval style; a
-  `check(candidate)` function is called with the solution's function).
+- a Python file of asserts run after the solution in the same program (HumanEval style). A
+  file that calls `check(…)` itself runs as it is; one that only defines `check(candidate)` is
+  called with the solution's entry point: `--entry-point`, else the solution's only function,
+  else the one function the tests do not call themselves (a helper such as HumanEval's
+  `encode_cyclic` is theirs), preferring one the tests name, else the last one defined.
 """
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 from dataclasses import dataclass
@@ -144,12 +148,13 @@ def run_io_tests(
 
 
 def run_assert_tests(source: str, tests: str, *, limits: Limits, entry_point: str | None = None) -> list[TestResult]:
-    """Solution and test file as one program; `check(fn)` is called when the tests define it."""
+    """Solution and test file as one program; `check(fn)` is called when the tests define it
+    without calling it."""
     program = f"{source}\n\n{tests}\n"
-    if re.search(r"^def check\(", tests, re.MULTILINE):
-        name = entry_point or _single_function(source)
+    if _defines_check(tests) and not _calls_check(tests):
+        name = entry_point or infer_entry_point(source, tests)
         if name is None:
-            raise UsageError("the tests define check(candidate): name the function with --entry-point")
+            raise UsageError("the tests define check(candidate) but the solution has no function to pass to it")
         program += f"\ncheck({name})\n"
     run = run_python(program, "", limits=limits)
     failure = _verdict(run)
@@ -161,6 +166,47 @@ def run_assert_tests(source: str, tests: str, *, limits: Limits, entry_point: st
     return [TestResult(1, verdict, run.wall_s, detail)]
 
 
-def _single_function(source: str) -> str | None:
-    names = re.findall(r"^def (\w+)\(", source, re.MULTILINE)
-    return names[0] if len(names) == 1 else None
+def _module(text: str) -> ast.Module | None:
+    try:
+        return ast.parse(text)
+    except (SyntaxError, ValueError):
+        return None
+
+
+def _defines_check(tests: str) -> bool:
+    tree = _module(tests)
+    if tree is None:
+        return re.search(r"^def check\(", tests, re.MULTILINE) is not None
+    return any(isinstance(node, ast.FunctionDef) and node.name == "check" for node in tree.body)
+
+
+def _calls_check(tests: str) -> bool:
+    """Does the file call `check(…)` at its top level (outside any function)?"""
+    tree = _module(tests)
+    if tree is None:
+        return re.search(r"^check\(", tests, re.MULTILINE) is not None
+    top_level = [
+        node for node in tree.body if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
+    ]
+    return any(
+        isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id == "check"
+        for node in top_level
+        for call in ast.walk(node)
+    )
+
+
+def infer_entry_point(source: str, tests: str) -> str | None:
+    """The solution's function that `check(candidate)` should receive (see the module docstring)."""
+    tree = _module(source)
+    if tree is None:
+        functions = re.findall(r"^def (\w+)\(", source, re.MULTILINE)
+    else:
+        functions = [n.name for n in tree.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)]
+    functions = list(dict.fromkeys(functions))
+    if len(functions) <= 1:
+        return functions[0] if functions else None
+    test_tree = _module(tests)
+    used = {n.id for n in ast.walk(test_tree) if isinstance(n, ast.Name)} if test_tree else set()
+    candidates = [name for name in functions if name not in used] or functions
+    named = [name for name in candidates if re.search(rf"\b{re.escape(name)}\b", tests)]
+    return str(named[0] if len(named) == 1 else candidates[-1])

@@ -1,264 +1,309 @@
 """Mathematical equivalence of a predicted answer and a gold answer.
 
-Exact values are compared exactly. A decimal is compared to the precision its writer gave: a
-gold `0.33` accepts `1/3`, while a predicted `3.14` is an approximation of a gold `\\pi`, not the
-answer. "Find all" answers are compared as whole sets, tuples in order, inequalities by the
-sets they describe, and equations by proportionality. A symbolic identity that holds only for
-positive or real variables is reported with that assumption. When nothing decides, the
-verdict is `undecided` with its reason, never a guess.
+Structure first, then values:
+- lists ("find all" answers, `\\{…\\}` sets, several boxes) compare as sets: duplicates
+  ignored, order free; a list of tuples is a set of tuples;
+- `(a, b)` is an ordered pair compared element by element, unless the other side is an
+  interval or an inequality; `[a, b)`, `(a, \\infty)` and unions are intervals; an interval
+  with reversed endpoints is an error, never an empty set;
+- inequalities and chains compare as the sets they describe, in either direction;
+- matrices compare entry by entry in position, vectors in order;
+- ratios `a:b:c` compare as proportions; equations by proportionality of `lhs - rhs`;
+- a label on one side only (`(p,q) = (3,2)` against `(3,2)`) compares by value; labels on
+  both sides must name the same thing;
+- numbers and expressions: vibecli.verify.scalars.
+
+Nothing here raises: a checker error becomes `undecided` with its reason.
 """
 
 from __future__ import annotations
 
-import random
-from dataclasses import dataclass
-from fractions import Fraction
-from typing import Any, Literal
+import contextlib
+import sys
+from collections.abc import Iterator
+from dataclasses import replace
+from typing import Any
 
-from vibecli.verify.parse import Answer, ParseFailure, assignment_value, parse_answer
+from vibecli.reasoning.extract import response_answer
+from vibecli.verify.normalize import normalize
+from vibecli.verify.parse import Answer, ParseFailure, interval, parse_answer, to_sympy
+from vibecli.verify.scalars import compare_scalars
+from vibecli.verify.structure import is_single_symbol
+from vibecli.verify.verdict import Verdict, VerdictKind, no, undecided, yes
 
-VerdictKind = Literal["equal", "not_equal", "undecided"]
-
-
-@dataclass(frozen=True)
-class Verdict:
-    verdict: VerdictKind
-    reason: str
-    gold: str = ""
-    pred: str = ""
-
-    @property
-    def equal(self) -> bool | None:
-        return {"equal": True, "not_equal": False, "undecided": None}[self.verdict]
+__all__ = ["Verdict", "VerdictKind", "check_equal", "compare"]
 
 
-def _yes(reason: str) -> Verdict:
-    return Verdict("equal", reason)
-
-
-def _no(reason: str) -> Verdict:
-    return Verdict("not_equal", reason)
+@contextlib.contextmanager
+def _long_integers(digits: int = 200_000) -> Iterator[None]:
+    """Python refuses to read integers of over 4,300 digits by default; answers may have more."""
+    get = getattr(sys, "get_int_max_str_digits", None)
+    if get is None:
+        yield
+        return
+    before = get()
+    sys.set_int_max_str_digits(max(before, digits) if before else 0)
+    try:
+        yield
+    finally:
+        sys.set_int_max_str_digits(before)
 
 
 def check_equal(gold: str, pred: str) -> Verdict:
-    """Compare two answer strings; parse failures give `undecided`."""
+    """Compare two answers. Either may be a whole response or worked solution: the answer it
+    commits to is taken, the same way for both. Never raises: unreadable answers and checker
+    errors give `undecided` with the reason."""
     try:
-        gold_answer = parse_answer(gold)
-    except ParseFailure as exc:
-        return Verdict("undecided", f"gold: {exc}")
-    try:
-        pred_answer = parse_answer(pred)
-    except ParseFailure as exc:
-        return Verdict("undecided", f"prediction: {exc}")
+        with _long_integers():
+            return _check(response_answer(gold), response_answer(pred))
+    except RecursionError:
+        return Verdict("undecided", "checker error: the expression is nested too deeply")
+    except Exception as exc:  # a grader must not crash on what a model writes
+        return Verdict("undecided", f"checker error: {type(exc).__name__}: {str(exc)[:160]}")
+
+
+def _check(gold: str, pred: str) -> Verdict:
+    failures = []
+    answers = []
+    for who, text in (("gold", gold), ("prediction", pred)):
+        try:
+            answers.append(parse_answer(text))
+        except ParseFailure as exc:
+            failures.append(f"{who}: {exc}")
+    if failures:
+        if len(failures) == 2 and normalize(gold) == normalize(pred) and normalize(gold):
+            return Verdict("equal", "identical text", gold, pred)
+        return Verdict("undecided", failures[0])
+    gold_answer, pred_answer = answers
     verdict = compare(gold_answer, pred_answer)
-    if verdict.verdict == "not_equal" and (gold_answer.kind == "equation") != (pred_answer.kind == "equation"):
-        # `x = 5` against `5`: compare the assigned value.
-        gold_value, pred_value = assignment_value(gold) or gold, assignment_value(pred) or pred
-        if (gold_value, pred_value) != (gold, pred):
-            retry = check_equal(gold_value, pred_value)
-            if retry.verdict == "equal":
-                verdict = retry
     return Verdict(verdict.verdict, verdict.reason, gold_answer.show(), pred_answer.show())
 
 
 def compare(gold: Answer, pred: Answer) -> Verdict:
+    """The verdict on two parsed answers."""
+    if gold.label or pred.label:
+        return _compare_labelled(gold, pred)
     kinds = {gold.kind, pred.kind}
-    if "choice" in kinds or "text" in kinds:
+    if kinds & {"choice", "text"}:
         if gold.kind != pred.kind:
-            return _no(f"a {gold.kind} against a {pred.kind}")
-        same = gold.value == pred.value
-        return _yes("same text") if same else _no("different text")
-    if gold.kind == "set" or pred.kind == "set":
-        return _compare_sets(gold, pred)
-    if kinds & {"interval", "relation"} or gold.bracket or pred.bracket:
-        as_sets = _compare_as_sets(gold, pred)
-        if as_sets is not None:
-            return as_sets
-    if gold.kind == "tuple" or pred.kind == "tuple":
+            return no(f"a {gold.kind} against a {pred.kind}")
+        return yes("the same text") if gold.value == pred.value else no("different text")
+    if "list" in kinds:
+        return _compare_lists(gold, pred)
+    if kinds & {"interval", "relation"}:
+        return _compare_as_sets(gold, pred)
+    if "tuple" in kinds:
         return _compare_tuples(gold, pred)
-    if gold.kind == "equation" and pred.kind == "equation":
-        return _compare_equations(gold.value, pred.value)
     if "equation" in kinds:
-        return _no("an equation against a value")
-    if gold.kind == "matrix" or pred.kind == "matrix":
+        if gold.kind != pred.kind:
+            return no("an equation against a value")
+        return compare_equations(gold.value, pred.value)
+    if "matrix" in kinds:
         return _compare_matrices(gold, pred)
+    if "ratio" in kinds:
+        return _compare_ratios(gold, pred)
     return compare_scalars(gold, pred)
 
 
-def _compare_sets(gold: Answer, pred: Answer) -> Verdict:
-    gold_items = gold.value if gold.kind == "set" else (gold,)
-    pred_items = pred.value if pred.kind == "set" else (pred,)
-    if len(gold_items) != len(pred_items):
-        return _no(f"{len(gold_items)} values expected, {len(pred_items)} given")
-    unmatched = list(pred_items)
-    for item in gold_items:
-        match = next((p for p in unmatched if compare(item, p).verdict == "equal"), None)
-        if match is None:
-            return _no(f"{item.show()} is missing")
-        unmatched.remove(match)
-    return _yes("same set of values")
+def _unlabelled(answer: Answer) -> Answer:
+    return replace(answer, label="", label_source="")
+
+
+def _as_equation(answer: Answer) -> Any:
+    """`y = 2x + 1` as the equation it also is; None when the label is no single variable."""
+    if answer.kind != "scalar" or not is_single_symbol(answer.label_source):
+        return None
+    from sympy import Eq
+
+    return Eq(to_sympy(answer.label_source), answer.value)
+
+
+def _compare_labelled(gold: Answer, pred: Answer) -> Verdict:
+    if gold.label and pred.label and gold.label != pred.label:
+        equations = _as_equation(gold), _as_equation(pred)
+        if equations[0] is not None and equations[1] is not None:
+            return compare_equations(*equations)
+        return no(f"values for different names: {gold.label} and {pred.label}")
+    if gold.label and pred.label:
+        return compare(_unlabelled(gold), _unlabelled(pred))
+    if gold.kind == "equation" or pred.kind == "equation":
+        gold_eq = gold.value if gold.kind == "equation" else _as_equation(gold)
+        pred_eq = pred.value if pred.kind == "equation" else _as_equation(pred)
+        if gold_eq is None or pred_eq is None:
+            return no("an equation against a value")
+        return compare_equations(gold_eq, pred_eq)
+    return compare(_unlabelled(gold), _unlabelled(pred))
+
+
+def _compare_lists(gold: Answer, pred: Answer) -> Verdict:
+    if gold.kind != "list" or pred.kind != "list":
+        listed, other = (gold, pred) if gold.kind == "list" else (pred, gold)
+        ordered = other.kind == "tuple" and not listed.braces and len(listed.value) == len(other.value)
+        if ordered and not any(item.kind in ("tuple", "list") for item in listed.value):
+            # `1, 3` written for the pair `(1, 3)`: the same values in the same order.
+            return _compare_tuples(gold, pred)
+    return compare_sets(_items(gold), _items(pred))
+
+
+def _items(answer: Answer) -> tuple[Answer, ...]:
+    return tuple(answer.value) if answer.kind == "list" else (answer,)
+
+
+def _distinct(items: tuple[Answer, ...]) -> list[Answer]:
+    kept: list[Answer] = []
+    for item in items:
+        if not any(compare(item, seen).verdict == "equal" for seen in kept):
+            kept.append(item)
+    return kept
+
+
+def _unique_text(items: tuple[Answer, ...]) -> list[Answer]:
+    return list({(item.label, item.show()): item for item in reversed(items)}.values())[::-1]
+
+
+def compare_sets(gold_items: tuple[Answer, ...], pred_items: tuple[Answer, ...]) -> Verdict:
+    """Equal when every value of each side equals one of the other, duplicates aside."""
+    gold_list, pred_list = _unique_text(gold_items), _unique_text(pred_items)
+    if len(gold_list) != len(pred_list):
+        gold_list, pred_list = _distinct(tuple(gold_list)), _distinct(tuple(pred_list))
+    if len(gold_list) != len(pred_list):
+        return no(f"{len(gold_list)} values expected, {len(pred_list)} given")
+    unmatched = list(pred_list)
+    for item in gold_list:
+        doubt = None
+        for candidate in unmatched:
+            verdict = compare(item, candidate)
+            if verdict.verdict == "equal":
+                unmatched.remove(candidate)
+                break
+            if verdict.verdict == "undecided":
+                doubt = verdict
+        else:
+            if doubt is not None:
+                return undecided(f"{item.show()}: {doubt.reason}")
+            return no(f"{item.show()} is missing")
+    return yes("the same set of values" if len(gold_list) > 1 else "the same value")
 
 
 def _compare_tuples(gold: Answer, pred: Answer) -> Verdict:
-    if gold.kind != pred.kind or len(gold.value) != len(pred.value):
-        return _no("different shapes")
-    for index, (g, p) in enumerate(zip(gold.value, pred.value, strict=True)):
+    vector = {gold.kind, pred.kind} == {"tuple", "matrix"}
+    if vector:
+        return _compare_vector(gold, pred)
+    if len(_items_in_order(gold)) != len(_items_in_order(pred)):
+        return no("different numbers of elements")
+    if "tuple" not in (gold.kind, pred.kind) or {gold.kind, pred.kind} - {"tuple", "list"}:
+        return no(f"a {gold.kind} against a {pred.kind}")
+    for index, (g, p) in enumerate(zip(_items_in_order(gold), _items_in_order(pred), strict=True)):
         verdict = compare(g, p)
         if verdict.verdict != "equal":
             return Verdict(verdict.verdict, f"element {index + 1}: {verdict.reason}")
-    return _yes("same tuple")
+    return yes("the same tuple")
+
+
+def _items_in_order(answer: Answer) -> tuple[Answer, ...]:
+    return tuple(answer.value) if answer.kind in ("tuple", "list") else (answer,)
+
+
+def _compare_vector(gold: Answer, pred: Answer) -> Verdict:
+    matrix, other = (gold, pred) if gold.kind == "matrix" else (pred, gold)
+    if 1 not in matrix.value.shape or len(matrix.value) != len(other.value):
+        return no("a matrix against a tuple")
+    entries = tuple(Answer("scalar", v, str(v)) for v in matrix.value)
+    pairs = zip(entries, other.value, strict=True) if matrix is gold else zip(other.value, entries, strict=True)
+    for g, p in pairs:
+        verdict = compare(g, p)
+        if verdict.verdict != "equal":
+            return verdict
+    return yes("the same vector")
 
 
 def _as_set(answer: Answer) -> Any:
-    """The real set an interval, a union, an inequality or a two-bracket pair describes."""
-    from sympy import Interval, Set, Union
-
+    """The real set an interval, an inequality or an open pair describes; None for other forms."""
     if answer.kind == "interval":
         return answer.value
     if answer.kind == "relation":
-        if any(len(relation.free_symbols) != 1 for relation in answer.value):
-            return None
-        return Union(*(relation.as_set() for relation in answer.value))
-    if answer.kind == "tuple" and answer.bracket:
-        low, high = (item.value for item in answer.value)
-        return Interval(low, high, left_open=answer.bracket[0] == "(", right_open=answer.bracket[1] == ")")
-    if answer.kind == "equation" and isinstance(answer.value.rhs, Set):
-        return answer.value.rhs  # `x \in (0, 1)` parses as Eq(x, Interval)
+        return _relation_set(answer.value)
+    if answer.kind == "tuple" and answer.bracket == "()":
+        return interval(*answer.value)  # raises ParseFailure when the endpoints are reversed
     return None
 
 
-def _compare_as_sets(gold: Answer, pred: Answer) -> Verdict | None:
-    gold_set, pred_set = _as_set(gold), _as_set(pred)
+def _relation_set(relations: tuple[Any, ...]) -> Any:
+    """`x < 2 or x > 5`, `-1 < x \\le 4`, `0 < f(x) < 1`, `1 \\le |z| \\le 2` as sets of reals."""
+    from sympy import Dummy, Union
+    from sympy.core.function import AppliedUndef
+
+    sets = []
+    for relation in relations:
+        relation = relation.xreplace({f: Dummy() for f in relation.atoms(AppliedUndef)})
+        if len(relation.free_symbols) != 1:
+            return None
+        (variable,) = relation.free_symbols
+        try:
+            sets.append(relation.xreplace({variable: Dummy(real=True)}).as_set())
+        except (NotImplementedError, TypeError, ValueError):
+            return None
+    return Union(*sets)
+
+
+def _compare_as_sets(gold: Answer, pred: Answer) -> Verdict:
+    try:
+        gold_set, pred_set = _as_set(gold), _as_set(pred)
+    except ParseFailure as exc:
+        return no(f"a pair, not an interval ({exc})")
     if gold_set is None or pred_set is None:
-        return None
+        return no(f"a {gold.kind} against a {pred.kind}")
     difference = gold_set.symmetric_difference(pred_set)
     if difference.is_empty:
-        return _yes("same set of real numbers")
+        return yes("the same set of real numbers")
     if difference.is_empty is False:
-        return _no("different sets of real numbers")
-    return Verdict("undecided", "could not compare the sets")
+        return no("different sets of real numbers")
+    return undecided("could not compare the sets")
 
 
-def _compare_equations(gold: Any, pred: Any) -> Verdict:
+def compare_equations(gold: Any, pred: Any) -> Verdict:
     """Equivalent when `lhs - rhs` of one is a nonzero constant multiple of the other's."""
-    from sympy import simplify
+    from sympy import Eq, simplify
 
+    if not isinstance(gold, Eq) or not isinstance(pred, Eq):
+        return undecided("a chain of equations")
     g, p = gold.lhs - gold.rhs, pred.lhs - pred.rhs
     if p == 0 or g == 0:
-        return _yes("identical") if g == p else _no("one side is trivial")
+        return yes("identical") if g == p else no("one side is trivial")
     ratio = simplify(g / p)
     if ratio.is_number and ratio != 0:
-        return _yes("proportional equations")
-    return _no("the equations describe different solution sets")
+        return yes("proportional equations")
+    return no("the equations describe different solution sets")
 
 
 def _compare_matrices(gold: Answer, pred: Answer) -> Verdict:
-    if gold.kind != pred.kind or gold.value.shape != pred.value.shape:
-        return _no("different shapes")
-    for g, p in zip(gold.value, pred.value, strict=True):
+    if gold.kind != pred.kind:
+        return no(f"a {gold.kind} against a {pred.kind}")
+    if gold.value.shape != pred.value.shape:
+        return no(f"a {gold.value.shape} matrix against a {pred.value.shape} one")
+    for index, (g, p) in enumerate(zip(gold.value, pred.value, strict=True)):
         verdict = compare_scalars(Answer("scalar", g, str(g)), Answer("scalar", p, str(p)))
         if verdict.verdict != "equal":
+            row, column = divmod(index, gold.value.shape[1])
+            return Verdict(verdict.verdict, f"entry ({row + 1}, {column + 1}): {verdict.reason}")
+    return yes("the same matrix")
+
+
+def _compare_ratios(gold: Answer, pred: Answer) -> Verdict:
+    """`2:4:6` equals `1:2:3`; a two-part ratio `a:b` is also the number a/b."""
+    if gold.kind == pred.kind:
+        if len(gold.value) != len(pred.value):
+            return no("ratios of different lengths")
+        g = tuple(v / gold.value[0] for v in gold.value)
+        p = tuple(v / pred.value[0] for v in pred.value)
+    else:
+        ratio, other = (gold, pred) if gold.kind == "ratio" else (pred, gold)
+        if len(ratio.value) != 2 or other.kind != "scalar":
+            return no(f"a {gold.kind} against a {pred.kind}")
+        quotient = ratio.value[0] / ratio.value[1]
+        g, p = ((quotient,), (other.value,)) if ratio is gold else ((other.value,), (quotient,))
+    for a, b in zip(g, p, strict=True):
+        verdict = compare_scalars(Answer("scalar", a, str(a)), Answer("scalar", b, str(b)))
+        if verdict.verdict != "equal":
             return verdict
-    return _yes("same matrix")
-
-
-def _is_terminating(value: Fraction) -> bool:
-    denominator = value.denominator
-    for prime in (2, 5):
-        while denominator % prime == 0:
-            denominator //= prime
-    return denominator == 1
-
-
-def _exact_fraction(expr: Any) -> Fraction | None:
-    if getattr(expr, "is_Rational", False):
-        return Fraction(int(expr.p), int(expr.q))
-    return None
-
-
-def compare_scalars(gold: Answer, pred: Answer) -> Verdict:
-    """Numbers and expressions, with decimals judged at the precision they were written to."""
-    g, p = _percent_variants(gold), _percent_variants(pred)
-    verdicts = [_compare_values(gv, pv, gold, pred, gs, ps) for gv, gs in g for pv, ps in p]
-    for verdict in verdicts:
-        if verdict.verdict == "equal":
-            return verdict
-    return next((v for v in verdicts if v.verdict == "undecided"), verdicts[0])
-
-
-def _percent_variants(answer: Answer) -> list[tuple[Any, int]]:
-    """`50%` may be meant as 50 or as 0.5; a bare number is only itself. Each reading comes
-    with how many decimal places it gains (12.5% read as 0.125 has three, not one)."""
-    from sympy import Rational
-
-    if not answer.percent:
-        return [(answer.value, 0)]
-    return [(answer.value, 0), (answer.value * Rational(1, 100), 2)]
-
-
-def _compare_values(g: Any, p: Any, gold: Answer, pred: Answer, gold_shift: int, pred_shift: int) -> Verdict:
-    if gold.decimal is not None:
-        return _against_decimal(g, p, gold.decimal.places + gold_shift, "gold")
-    if pred.decimal is not None:
-        exact = _exact_fraction(g)
-        if exact is not None and _is_terminating(exact):
-            return _yes("same value") if _exact_fraction(p) == exact else _no("different value")
-        if g.free_symbols or not g.is_number:
-            return _no("a decimal against an expression")
-        within = _against_decimal(p, g, pred.decimal.places + pred_shift, "prediction")
-        if within.verdict == "equal":
-            return _no(f"a {pred.decimal.digits}-digit decimal approximation of an exact value")
-        return within
-    return _exact_compare(g, p)
-
-
-def _against_decimal(reference: Any, other: Any, places: int, who: str) -> Verdict:
-    """Is `other` within half a unit of the last decimal place written in `reference`?"""
-    from sympy import Abs, N, Rational
-
-    if not other.is_number:
-        return _no("an expression against a decimal")
-    half_unit = Rational(1, 2) * Rational(10) ** (-places)
-    difference = N(Abs(reference - other), 50)
-    if difference.is_real is not True:
-        return _no("not a real number")
-    return (
-        _yes(f"equal to the {who}'s precision")
-        if difference <= half_unit * (1 + Rational(1, 10**9))
-        else _no("different value")
-    )
-
-
-def _exact_compare(g: Any, p: Any) -> Verdict:
-    from sympy import simplify
-
-    difference = g - p
-    if difference == 0 or simplify(difference) == 0:
-        return _yes("identical" if difference == 0 else "symbolically equal")
-    symbols = difference.free_symbols
-    if not symbols:
-        value = difference.evalf(60)
-        scale = max(abs(g.evalf(60)), abs(p.evalf(60)))
-        if value.is_number and scale != 0 and abs(value) > scale * 10**-45:
-            return _no("different value")
-        return _yes("numerically equal to 45 digits") if value.is_number else Verdict("undecided", "not a number")
-    return _identity(difference, symbols)
-
-
-def _identity(difference: Any, symbols: set[Any]) -> Verdict:
-    """Symbolic equality, retried under positive assumptions; random points settle the rest."""
-    from sympy import Symbol, simplify
-
-    if difference.equals(0):
-        return _yes("symbolically equal")
-    positive = {s: Symbol(s.name, positive=True) for s in symbols}
-    if simplify(difference.subs(positive)) == 0:
-        return _yes(f"equal assuming {', '.join(sorted(s.name for s in symbols))} > 0")
-    rng = random.Random(0)
-    for _ in range(6):
-        point = {s: rng.uniform(0.2, 3.0) for s in positive.values()}
-        value = difference.subs(positive).evalf(30, subs=point)
-        if value.is_number and abs(value) > 1e-20:
-            shown = ", ".join(f"{s.name}={v:.3g}" for s, v in point.items())
-            return _no(f"differ at {shown}")
-    return Verdict("undecided", "equal at random points but not proven")
+    return yes("proportional ratios")

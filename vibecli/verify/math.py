@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
-from vibecli.reasoning.extract import response_answer
 from vibecli.verify.compare import Verdict
 from vibecli.verify.worker import Failed, TimedOut, WorkerPool
 
@@ -13,7 +12,10 @@ CHECK = "vibecli.verify.compare:check_equal"
 WARM_MODULES = ("sympy", "latex2sympy2_extended", "vibecli.verify.compare")
 
 
-def math_pool(*, workers: int = 1, timeout_s: float = 10.0) -> WorkerPool:
+DEFAULT_TIMEOUT_S = 5.0  # per comparison, as math-verify's
+
+
+def math_pool(*, workers: int = 1, timeout_s: float = DEFAULT_TIMEOUT_S) -> WorkerPool:
     """A worker pool with SymPy and the LaTeX parser already imported."""
     return WorkerPool(workers=workers, timeout_s=timeout_s, warm=WARM_MODULES)
 
@@ -29,13 +31,14 @@ def as_verdict(outcome: object, gold: str = "", pred: str = "") -> Verdict:
 
 
 def check_many(pool: WorkerPool, pairs: Iterable[tuple[str, str]]) -> Iterator[Verdict]:
-    """Verdicts for (gold, prediction) pairs, in order. Predictions may be full responses."""
-    jobs = [(gold, response_answer(pred)) for gold, pred in pairs]
+    """Verdicts for (gold, prediction) pairs, in order. Either may be a full response or worked
+    solution: the answer it commits to is taken (in the worker, under the time limit)."""
+    jobs = list(pairs)
     for (gold, pred), outcome in zip(jobs, pool.map(CHECK, jobs), strict=True):
         yield as_verdict(outcome, gold, pred)
 
 
-def check_math(gold: str, pred: str, *, timeout_s: float = 10.0) -> Verdict:
+def check_math(gold: str, pred: str, *, timeout_s: float = DEFAULT_TIMEOUT_S) -> Verdict:
     """One verdict, in a fresh single-worker pool."""
     with math_pool(timeout_s=timeout_s) as pool:
         return next(check_many(pool, [(gold, pred)]))

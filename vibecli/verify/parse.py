@@ -1,31 +1,43 @@
 """Turn an answer string into a typed mathematical value.
 
-LaTeX goes through latex2sympy2_extended. Plain text goes through SymPy's parser, and only
-after a token whitelist has shown it to be arithmetic (numbers, known names, operators), so
-that nothing a model writes is ever run as Python. Decimals keep the number of digits the
-writer gave, because comparing against them depends on it.
+The text is first normalized (vibecli.verify.normalize) and cut into its structure
+(vibecli.verify.structure): lists, labels, tuples and intervals, unions, relations, ratios.
+The leaves go through latex2sympy2_extended (LaTeX) or the guarded plain-text parser
+(vibecli.verify.plain), never through Python's eval. Words stay words. Decimals keep the
+digits the writer gave, because comparing against them depends on it.
 """
 
 from __future__ import annotations
 
 import functools
-import io
-import keyword
 import re
-import tokenize
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import Any, Literal
 
-Kind = Literal["choice", "text", "scalar", "tuple", "set", "interval", "relation", "equation", "matrix"]
+from vibecli.verify.normalize import normalize
+from vibecli.verify.plain import CONSTANTS, FUNCTIONS, ParseFailure, plain_to_sympy
+from vibecli.verify.structure import (
+    assignments,
+    enclosed,
+    expand_plus_minus,
+    has_relation,
+    is_label,
+    is_single_symbol,
+    normalize_label,
+    split_at,
+    split_items,
+    split_top_level,
+    top_level,
+)
 
+__all__ = ["Answer", "DecimalLiteral", "ParseFailure", "imaginary_unit", "parse_answer", "split_top_level", "to_sympy"]
 
-class ParseFailure(ValueError):
-    """The answer could not be read as mathematics."""
+Kind = Literal["choice", "text", "scalar", "tuple", "list", "interval", "relation", "equation", "matrix", "ratio"]
 
 
 @dataclass(frozen=True)
-class Decimal:
+class DecimalLiteral:
     """A decimal as written: its exact value and its significant digits."""
 
     value: Fraction
@@ -41,201 +53,309 @@ class Answer:
     value: Any
     source: str
     percent: bool = False
-    decimal: Decimal | None = None  # set when the whole answer is one decimal literal
-    bracket: str = ""  # "()", "[]", "[)", "(]" for two-element collections that may be intervals
+    decimal: DecimalLiteral | None = None  # set when the whole answer is one decimal literal
+    bracket: str = ""  # "()" on a pair that an interval context may read as an open interval
+    label: str = ""  # the normalized name in `x = 5`, `(p, q) = (3, 2)`, `AB = 4`
+    label_source: str = ""  # the name as written, to read `y = 2x + 1` back as an equation
+    braces: bool = False  # a list written as a set: `\{1, 2\}`
 
     def show(self) -> str:
-        if self.kind in ("tuple", "set"):
+        prefix = f"{self.label} = " if self.label else ""
+        if self.kind in ("tuple", "list"):
             inner = ", ".join(item.show() for item in self.value)
-            return f"({inner})" if self.kind == "tuple" else f"{{{inner}}}"
+            return prefix + (f"({inner})" if self.kind == "tuple" else f"{{{inner}}}")
+        if self.kind == "ratio":
+            return prefix + ":".join(str(v) for v in self.value)
         if self.decimal is not None:
-            return clean(self.source)
-        return str(self.value) + ("%" if self.percent else "")
+            return prefix + self.source.strip()
+        return prefix + str(self.value) + ("%" if self.percent else "")
 
 
 _CHOICE = re.compile(r"^\(?([A-J])\)?[.:]?$")
-_TEXTUAL = re.compile(r"^[A-Za-z][A-Za-z' -]*$")
-_DECIMAL = re.compile(r"^([+-]?)(\d+(?:,\d{3})*)?(?:\.(\d+))?(?:\s*(?:e|E|\\times\s*10\^|\*\s*10\^)\{?([+-]?\d+)\}?)?$")
-_ASSIGNMENT = re.compile(r"^\s*([A-Za-z](?:_\{?\w+\}?)?)\s*=(?!=)\s*(.+)$", re.DOTALL)
-_WRAPPERS = [
-    (re.compile(r"^\\boxed\s*\{(.*)\}$", re.DOTALL), r"\1"),
-    (re.compile(r"^\\text\{(.*)\}$", re.DOTALL), r"\1"),
-    (re.compile(r"^\$+(.*?)\$+$", re.DOTALL), r"\1"),
-    (re.compile(r"^\\\((.*)\\\)$", re.DOTALL), r"\1"),
-    (re.compile(r"^\\\[(.*)\\\]$", re.DOTALL), r"\1"),
-]
-_CLEANUPS = [
-    (re.compile(r"\\mathrm\{e\}|\\text\{e\}|\\operatorname\{e\}"), "e"),
-    (re.compile(r"\\(?:mathrm|mathbf|textbf|mathit|operatorname)\{([^{}]*)\}"), r"\1"),
-    (re.compile(r"\\[,;!: ]|~"), " "),
-    (re.compile(r"\\left|\\right|\\big|\\Big|\\bigg|\\Bigg"), ""),
-    (re.compile(r"\\dfrac|\\tfrac"), r"\\frac"),
-    (re.compile(r"\^\s*\{?\\circ\}?|°|\\degree"), ""),
-    (re.compile(r"\\\$|(?<![\\\w])\$(?=\d)|€|£"), ""),
-]
-_SET_BRACES = re.compile(r"^\\\{(.*)\\\}$", re.DOTALL)
-_OPEN_CLOSE = {"(": ")", "[": "]", "\\{": "\\}"}
+_EMPTY = re.compile(r"\\emptyset|\\varnothing|\\\{\s*\\\}|no (?:real )?solutions?|none", re.IGNORECASE)
+_DECIMAL = re.compile(r"^([+-]?)(\d*)(?:\.(\d+))?(?:\s*(?:e|E|\\times\s*10\^|\*\s*10\^)\{?([+-]?\d+)\}?)?$")
+_INTEGER = re.compile(r"[+-]?\d+")
+_BASE = re.compile(r"(\d+)_\{?(\d{1,2})\}?")
+_TIME = re.compile(r"\d{1,2}(?::\d{2})+")
+_RATIO = re.compile(r"(?<![\\:]):(?!=)")
+_UNION = re.compile(r"\\cup(?![A-Za-z])")
+_IN = re.compile(r"\\in(?![A-Za-z])")
+_GROUP = re.compile(r";")
+_LIST_SEPARATOR = re.compile(r"[,;]")
+# A unit after a value: `10 \text{ cm}`, `35 cm^2`, `3 hours`.
+_UNIT = re.compile(
+    r"^(.*?[\d}).a-zA-Z])\s*(?:\\(?:text|mathrm|textrm|mbox)\{\s*[A-Za-z][A-Za-z .]*\}|\s[A-Za-z]{2,}(?:\s+[A-Za-z]+)*)"
+    r"(?:\^\{?\d\}?)?$"
+)
+_KNOWN_NAMES = frozenset(FUNCTIONS + CONSTANTS + ("arcsin", "arccos", "arctan", "lg", "max", "min", "mod", "det",
+                                                  "sgn", "ceil", "deg"))  # fmt: skip
+_WORD = re.compile(r"(?<![\\A-Za-z])(?:[A-Za-z]*[a-z][A-Za-z]{2,}|[A-Z][a-z]+)(?![A-Za-z])")
+_TEXT_MACRO = re.compile(r"\\(?:text|textbf|textit|mbox|textrm)\{([^{}]*)\}")
 
 
-def clean(text: str) -> str:
-    """Strip wrappers (`\\boxed`, `$`, `\\text`), spacing macros, degrees and currency."""
-    text = text.strip().rstrip(".").strip()
-    changed = True
-    while changed:
-        changed = False
-        for pattern, repl in _WRAPPERS:
-            new = pattern.sub(repl, text).strip()
-            if new != text:
-                text, changed = new, True
-    for pattern, repl in _CLEANUPS:
-        text = pattern.sub(repl, text)
-    return text.strip().rstrip(".").strip()
-
-
-def split_top_level(text: str, separator: str = ",") -> list[str]:
-    """Split on `separator` outside any brackets."""
-    parts: list[str] = []
-    current: list[str] = []
-    depth = i = 0
-    while i < len(text):
-        ch = text[i]
-        if text.startswith("\\{", i) or ch in "([{":
-            depth += 1
-        elif text.startswith("\\}", i) or ch in ")]}":
-            depth -= 1
-        if ch == separator and depth == 0:
-            parts.append("".join(current))
-            current = []
-        else:
-            current.append(ch)
-        if text.startswith("\\{", i) or text.startswith("\\}", i):
-            current.append(text[i + 1])
-            i += 1
-        i += 1
-    parts.append("".join(current))
-    return [p.strip() for p in parts]
-
-
-def _enclosed(text: str) -> tuple[str, str, str] | None:
-    """(`open`, inner, `close`) when one bracket pair encloses the whole text."""
-    braces = _SET_BRACES.match(text)
-    if braces and _balanced(braces.group(1)):
-        return "{", braces.group(1), "}"
-    if len(text) >= 2 and text[0] in "([" and text[-1] in ")]" and _balanced(text[1:-1]):
-        return text[0], text[1:-1], text[-1]
-    return None
-
-
-def _balanced(text: str) -> bool:
-    depth = 0
-    for ch in text:
-        depth += ch in "([{"
-        depth -= ch in ")]}"
-        if depth < 0:
-            return False
-    return depth == 0
-
-
-def parse_decimal(text: str) -> Decimal | None:
-    """`3.14`, `-0.0025`, `1,234.5`, `6.02e23`, `6.02 \\times 10^{23}` as written."""
+def parse_decimal(text: str) -> DecimalLiteral | None:
+    """`3.14`, `-0.0025`, `.4`, `6.02e23`, `6.02 \\times 10^{23}` as written; None for integers."""
     match = _DECIMAL.match(text.replace(" ", "") if "times" not in text else text)
     if not match or not (match.group(2) or match.group(3)):
         return None
     sign, whole, fraction, exponent = match.groups()
-    whole = (whole or "0").replace(",", "")
-    fraction = fraction or ""
+    whole, fraction = whole or "0", fraction or ""
     if not fraction and exponent is None:
         return None  # an integer: exact, not a decimal
     digits_text = (whole + fraction).lstrip("0") or "0"
     value = Fraction(int(whole + fraction), 10 ** len(fraction)) * Fraction(10) ** int(exponent or 0)
-    return Decimal(
-        value=-value if sign == "-" else value,
-        digits=len(digits_text),
-        places=len(fraction) - int(exponent or 0),
-    )
+    return DecimalLiteral(-value if sign == "-" else value, len(digits_text), len(fraction) - int(exponent or 0))
 
 
 @functools.lru_cache(maxsize=8192)
 def parse_answer(text: str) -> Answer:
     """Parse one answer (cached). Raises ParseFailure when it is not readable mathematics."""
-    source = text
-    text = clean(text)
+    return _parse(normalize(text))
+
+
+def _parse(text: str) -> Answer:
+    text = text.strip()
     if not text:
         raise ParseFailure("empty answer")
+    if _EMPTY.fullmatch(text):
+        return Answer("list", (), text, braces=True)
     choice = _CHOICE.match(text)
     if choice:
-        return Answer("choice", choice.group(1), source)
-    percent = bool(re.search(r"\\?%$", text))
-    if percent:
-        text = re.sub(r"\s*\\?%$", "", text)
-    enclosed = _enclosed(text)
-    if re.fullmatch(r"[+-]?\d{1,3}(,\d{3})+(\.\d+)?", text):
-        text = text.replace(",", "")  # thousands separators
-    items = split_top_level(enclosed[1] if enclosed else text)
+        return Answer("choice", choice.group(1), text)
+    groups = [g for g in split_at(text, _GROUP) if g]
+    if len(groups) > 1:
+        return _list([_group(g) for g in groups], text)
+    items = split_items(text)
     if len(items) > 1:
-        return _collection(items, enclosed, source)
-    if enclosed and enclosed[0] == "{":
-        return Answer("set", (parse_answer(enclosed[1]),), source)
+        return _list([_parse(item) for item in items], text)
+    return _labelled(text) or _single(text)
+
+
+def _list(items: list[Answer], source: str) -> Answer:
+    """Items of a list; a nested bare list (from `\\pm`) is spread into it."""
+    flat: list[Answer] = []
+    for item in items:
+        if item.kind == "list" and not item.braces and item.value:
+            flat.extend(item.value)
+        else:
+            flat.append(item)
+    if flat and all(item.kind == "relation" and not item.label for item in flat):
+        return Answer("relation", tuple(r for item in flat for r in item.value), source)  # `x < 2 or x > 5`
+    return Answer("list", tuple(flat), source)
+
+
+def _group(text: str) -> Answer:
+    """A `;`-separated group: `p=5, q=2` is the point (p, q) = (5, 2)."""
+    answer = _parse(text)
+    if answer.kind == "list" and all(i.label and is_single_symbol(i.label_source) for i in answer.value):
+        labels = [i.label for i in answer.value]
+        if len(set(labels)) == len(labels) > 1:
+            values = tuple(replace(i, label="", label_source="") for i in answer.value)
+            return Answer("tuple", values, text, label=f"({','.join(labels)})")
+    return answer
+
+
+def _labelled(text: str) -> Answer | None:
+    """`x = 5`, `(p,q) = (3,2)`, `x = 5+5+1 = 11` (the last value), `x \\in [1, 2]`; None if
+    the text is no labelled value (`x + y = 3` is an equation, read by `_single`)."""
+    parts = assignments(text)
+    if len(parts) == 1:
+        member = split_at(text, _IN)
+        if len(member) == 2 and is_single_symbol(member[0]):
+            return replace(_parse(member[1]), label=normalize_label(member[0]), label_source=member[0])
+        return None
+    name, value = parts[0], parts[-1]
+    if not name or not value:
+        raise ParseFailure(f"'{text}' has an empty side")
+    if not is_label(name):
+        return _parse(value) if len(parts) > 2 else None
+    if len(parts) == 2 and is_single_symbol(name) and _mentions(value, name):
+        return None  # `x = 2x - 5`: an equation in x, not a value for it
+    answer = _parse(value)
+    label = normalize_label(name)
+    if answer.kind == "list" and not answer.braces:  # `x = \pm 3`: each value is an x
+        return replace(answer, value=tuple(replace(i, label=label, label_source=name) for i in answer.value))
+    return replace(answer, label=label, label_source=name)
+
+
+def _mentions(text: str, symbol: str) -> bool:
+    return re.search(rf"(?<![A-Za-z\\]){re.escape(symbol.strip())}(?![A-Za-z])", text) is not None
+
+
+def _single(text: str) -> Answer:
+    around = enclosed(text)
+    if around is not None:
+        return _bracketed(*around, text)
+    if top_level(text, _UNION):
+        return _union(text)
+    if has_relation(text):
+        return _relation(text)
+    if top_level(text, _RATIO):
+        return _ratio(text)
+    return _leaf(text)
+
+
+def _bracketed(opener: str, inner: str, closer: str, source: str) -> Answer:
+    if opener == "{":
+        return _parse(inner)  # grouping braces: `{1, 2}` is the list 1, 2
+    if top_level(source, _UNION):
+        return _union(source)
+    parts = split_at(inner, _LIST_SEPARATOR) if inner else []
+    if opener == "\\{":
+        return Answer("list", tuple(_parse(p) for p in parts if p), source, braces=True)
+    if len(parts) < 2:
+        return _parse(inner) if opener + closer == "()" else _leaf(source)
+    items = tuple(_parse(part) for part in parts)
+    if opener + closer == "()" and not (len(items) == 2 and any(_infinite(i) for i in items)):
+        return Answer("tuple", items, source, bracket="()" if len(items) == 2 else "")
+    if len(items) == 2:
+        return Answer("interval", interval(items[0], items[1], opener, closer), source)
+    if opener + closer == "[]":
+        return Answer("tuple", items, source)  # a vector in square brackets
+    raise ParseFailure(f"'{source}' is neither a tuple nor an interval")
+
+
+def _infinite(answer: Answer) -> bool:
+    return answer.kind == "scalar" and bool(getattr(answer.value, "is_infinite", False))
+
+
+def interval(low: Answer, high: Answer, opener: str = "(", closer: str = ")") -> Any:
+    """The interval between two parsed endpoints; reversed endpoints are an error, never empty."""
+    from sympy import Interval
+
+    if low.kind != "scalar" or high.kind != "scalar":
+        raise ParseFailure("interval endpoints must be numbers")
+    a, b = low.value, high.value
+    if (a - b).is_positive or (a == b and (opener, closer) != ("[", "]")):
+        raise ParseFailure(f"the interval from {a} to {b} has its endpoints reversed")
+    return Interval(a, b, left_open=opener == "(", right_open=closer == ")")
+
+
+def _union(text: str) -> Answer:
+    from sympy import FiniteSet, Union
+
+    sets = []
+    for part in split_at(text, _UNION):
+        answer = _parse(part)
+        if answer.kind == "tuple" and answer.bracket == "()":
+            sets.append(interval(*answer.value))
+        elif answer.kind == "interval":
+            sets.append(answer.value)
+        elif answer.kind == "list" and all(i.kind == "scalar" for i in answer.value):
+            sets.append(FiniteSet(*(i.value for i in answer.value)))
+        else:
+            raise ParseFailure(f"'{part}' in a union is not a set")
+    return Answer("interval", Union(*sets), text)
+
+
+def _relation(text: str) -> Answer:
+    return Answer("relation", (to_sympy(text),), text)
+
+
+def _ratio(text: str) -> Answer:
+    if _TIME.fullmatch(text) and re.search(r":0", text):
+        return Answer("text", text, text)  # a time of day, `12:00`, is not the ratio 12:0
+    parts = [_parse(part) for part in split_at(text, _RATIO)]
+    if any(p.kind != "scalar" or p.value == 0 for p in parts):
+        raise ParseFailure(f"'{text}' is not a ratio of nonzero values")
+    return Answer("ratio", tuple(p.value for p in parts), text)
+
+
+def _leaf(text: str) -> Answer:
+    percent = text.endswith("%")
+    text = text.removesuffix("%").strip()
+    unit = _UNIT.match(text)
+    if unit and not _words(unit.group(1)):
+        text = unit.group(1).strip()
+    variants = expand_plus_minus(text)
+    if len(variants) > 1:
+        return Answer("list", tuple(_leaf(v + ("%" if percent else "")) for v in variants), text)
+    if _words(text):
+        return Answer("text", " ".join(_TEXT_MACRO.sub(r"\1", text).lower().split()).strip(" .,"), text)
     decimal = parse_decimal(text)
     if decimal is not None:
         from sympy import Rational
 
         value = Rational(decimal.value.numerator, decimal.value.denominator)
-        return Answer("scalar", value, source, percent=percent, decimal=decimal)
-    if _TEXTUAL.match(text) and len(text) > 1 and text not in FUNCTIONS + CONSTANTS:
-        return Answer("text", " ".join(text.lower().split()), source)
-    return _classify(to_sympy(text), source, percent)
+        return Answer("scalar", value, text, percent=percent, decimal=decimal)
+    return _classify(_number(text) or to_sympy(text), text, percent)
 
 
-def _collection(items: list[str], enclosed: tuple[str, str, str] | None, source: str) -> Answer:
-    parsed = tuple(parse_answer(item) for item in items)
-    if enclosed is None or enclosed[0] == "{":
-        return Answer("set", parsed, source)  # "1, 2, 3" lists all solutions: order does not matter
-    bracket = enclosed[0] + enclosed[2] if len(parsed) == 2 else ""
-    return Answer("tuple", parsed, source, bracket=bracket)
+def _words(text: str) -> list[str]:
+    """Words (not names of functions or constants, not LaTeX commands) in `text`."""
+    text = re.sub(r"\\(?:begin|end|operatorname)\{[^{}]*\}", " ", text)
+    plain = _TEXT_MACRO.sub(lambda m: f" {m.group(1)} " if len(m.group(1).strip()) > 1 else "", text)
+    return [w for w in _WORD.findall(plain) if w.lower() not in _KNOWN_NAMES] + [
+        m.group(1) for m in _TEXT_MACRO.finditer(text) if re.search(r"[A-Za-z]{2,}", m.group(1))
+    ]
+
+
+def _number(text: str) -> Any:
+    """Integers of any length, and `1112_3` in its base, without the LaTeX parser."""
+    from sympy import Integer
+
+    if _INTEGER.fullmatch(text):
+        return Integer(int(text))
+    base = _BASE.fullmatch(text)
+    if base and 2 <= int(base.group(2)) <= 36 and all(int(d, 36) < int(base.group(2)) for d in base.group(1)):
+        return Integer(int(base.group(1), int(base.group(2))))
+    return None
 
 
 def _classify(value: Any, source: str, percent: bool) -> Answer:
-    from sympy import And, Eq, FiniteSet, MatrixBase, Or, Set
+    from sympy import And, Eq, FiniteSet, MatrixBase, Or, Set, Tuple
     from sympy.core.relational import Relational
 
     if isinstance(value, MatrixBase):
         return Answer("matrix", value, source)
     if isinstance(value, FiniteSet) and all(isinstance(v, Relational) for v in value):
-        return Answer("relation", tuple(value), source)  # "x < 2 or x > 5"
+        return Answer("relation", tuple(value), source)
     if isinstance(value, FiniteSet):
-        return Answer("set", tuple(_classify(v, str(v), False) for v in value), source)
+        return Answer("list", tuple(_classify(v, str(v), False) for v in value), source, braces=True)
     if isinstance(value, Set):
         return Answer("interval", value, source)
     if isinstance(value, Eq):
         return Answer("equation", value, source)
     if isinstance(value, Relational | And | Or):
-        return Answer("relation", (value,), source)  # `1 \le x < 3` is And(...)
+        return Answer("relation", (value,), source)
+    if isinstance(value, Tuple):
+        return Answer("tuple", tuple(_classify(v, str(v), False) for v in value), source)
     if hasattr(value, "free_symbols"):
-        return Answer("scalar", _constants(value), source, percent=percent)
+        return Answer("scalar", imaginary_unit(value), source, percent=percent)
     raise ParseFailure(f"unsupported answer form: {type(value).__name__}")
 
 
 def imaginary_unit(expr: Any) -> Any:
-    """Public alias: `i` read as the imaginary unit when it is the only symbol."""
-    return _constants(expr)
-
-
-def _constants(expr: Any) -> Any:
     """`i` is the imaginary unit when nothing else in the expression is a variable."""
     from sympy import I, Symbol
 
-    names = {s.name for s in expr.free_symbols}
+    names = {s.name for s in getattr(expr, "free_symbols", ())}
     return expr.subs(Symbol("i"), I) if names == {"i"} else expr
+
+
+_DECIMAL_IN_TEXT = re.compile(r"(?<![\w.])(\d+)\.(\d+)(?![\w.])")
 
 
 def to_sympy(text: str) -> Any:
     """LaTeX (anything with a backslash or braces) via latex2sympy2_extended; plain text through
-    the guarded SymPy parser, falling back to LaTeX for forms only LaTeX reads."""
-    if re.search(r"[\\{}]", text):
-        return _latex(text)
+    the guarded SymPy parser, falling back to LaTeX for forms only LaTeX reads. Words are refused."""
+    words = _words(text)
+    if words:
+        raise ParseFailure(f"'{words[0]}' is a word, not mathematics")
+    latex = bool(re.search(r"[\\{}]", text))
+    # Decimals inside expressions become exact fractions: `10\sqrt{10.5}` is 10·√(21/2).
+    exact = _DECIMAL_IN_TEXT.sub(
+        lambda m: (
+            f"{{\\frac{{{m.group(1)}{m.group(2)}}}{{1{'0' * len(m.group(2))}}}}}"
+            if latex
+            else f"({m.group(1)}{m.group(2)}/1{'0' * len(m.group(2))})"
+        ),
+        text,
+    )
+    if latex or re.search(r"[<>]", text):  # LaTeX reads chains and f(x) in relations better
+        return _latex(exact)
     try:
-        return plain_to_sympy(text)
+        return plain_to_sympy(exact)
     except ParseFailure:
         return _latex(text)
 
@@ -250,98 +370,3 @@ def _latex(text: str) -> Any:
         return latex2sympy(text, normalization_config=config)
     except Exception as exc:  # the ANTLR parser raises many types; any of them means "not readable"
         raise ParseFailure(f"cannot parse LaTeX: {str(exc).splitlines()[0][:120]}") from None
-
-
-# Names plain-text answers may use, mapped to SymPy by `_plain_namespace`.
-FUNCTIONS = ("sqrt", "sin", "cos", "tan", "cot", "sec", "csc", "asin", "acos", "atan", "sinh", "cosh", "tanh",
-             "exp", "log", "ln", "abs", "factorial", "binomial", "floor", "ceiling", "gcd", "lcm")  # fmt: skip
-CONSTANTS = ("pi", "e", "E", "I", "oo", "inf", "infinity")
-_ALLOWED_OPS = {"+", "-", "*", "/", "**", "^", "(", ")", "[", "]", ",", "=", "<", ">", "<=", ">=", "!", "%", "==", "."}
-
-
-def check_plain_tokens(text: str) -> None:
-    """Refuse anything but arithmetic: no attribute access, no dunders, no unknown names."""
-    try:
-        tokens = list(tokenize.generate_tokens(io.StringIO(text.strip()).readline))
-    except (tokenize.TokenError, IndentationError, SyntaxError) as exc:
-        raise ParseFailure(f"not arithmetic: {exc}") from None
-    previous = None
-    for token in tokens:
-        if token.type in (tokenize.NEWLINE, tokenize.NL, tokenize.ENDMARKER, tokenize.INDENT, tokenize.DEDENT):
-            continue
-        if token.type == tokenize.NAME:
-            name = token.string
-            # Letters only (split into single-letter symbols later), never a Python keyword.
-            if keyword.iskeyword(name) or not re.fullmatch(r"[A-Za-z]+\d*", name):
-                raise ParseFailure(f"unknown name '{name}'")
-        elif token.type == tokenize.OP:
-            if token.string not in _ALLOWED_OPS:
-                raise ParseFailure(f"operator '{token.string}' is not arithmetic")
-            if token.string == "." and previous is not None and previous.type != tokenize.NUMBER:
-                raise ParseFailure("attribute access is not arithmetic")
-        elif token.type != tokenize.NUMBER:
-            raise ParseFailure(f"'{token.string}' is not arithmetic")
-        previous = token
-
-
-def _plain_namespace() -> dict[str, Any]:
-    import sympy
-
-    names: dict[str, Any] = {name: getattr(sympy, name) for name in FUNCTIONS if hasattr(sympy, name)}
-    names.update(ln=sympy.log, abs=sympy.Abs, pi=sympy.pi, e=sympy.E, E=sympy.E, I=sympy.I)
-    names.update(oo=sympy.oo, inf=sympy.oo, infinity=sympy.oo)
-    return names
-
-
-def plain_to_sympy(text: str) -> Any:
-    """Plain-text math (`sqrt(2)/2`, `3x^2 + 1`, `x = 5`) to SymPy, never running it as code."""
-    from sympy import Eq, Ge, Gt, Le, Lt
-    from sympy.parsing.sympy_parser import (
-        convert_xor,
-        factorial_notation,
-        function_exponentiation,
-        implicit_application,
-        implicit_multiplication,
-        parse_expr,
-        split_symbols_custom,
-        standard_transformations,
-    )
-
-    check_plain_tokens(text)
-
-    def splittable(name: str) -> bool:
-        # `xy` is x*y, but `C1`, `D2` and function names stay whole.
-        return not re.fullmatch(r"[A-Za-z]\d+", name) and name not in FUNCTIONS + CONSTANTS
-
-    transformations = (
-        *standard_transformations,
-        split_symbols_custom(splittable),
-        implicit_multiplication,
-        implicit_application,
-        function_exponentiation,
-        convert_xor,
-        factorial_notation,
-    )
-    relations = [("<=", Le), (">=", Ge), ("==", Eq), ("=", Eq), ("<", Lt), (">", Gt)]
-    for symbol, relation in relations:
-        if symbol in text:
-            left, _, right = text.partition(symbol)
-            return relation(plain_to_sympy(left), plain_to_sympy(right))
-    import sympy
-
-    # The whitelist above already excludes builtins; an empty __builtins__ makes sure.
-    global_dict: dict[str, Any] = {"__builtins__": {}}
-    for name in ("Integer", "Float", "Rational", "Symbol", "Function", "Mul", "Add", "Pow", "factorial"):
-        global_dict[name] = getattr(sympy, name)
-    try:
-        return parse_expr(text, local_dict=_plain_namespace(), global_dict=global_dict, transformations=transformations)
-    except Exception as exc:  # SymPy's parser raises assorted types on malformed input
-        raise ParseFailure(f"cannot parse: {str(exc).splitlines()[0][:120]}") from None
-
-
-def assignment_value(text: str) -> str | None:
-    """The right side of `x = 5` (a single variable on the left), else None."""
-    match = _ASSIGNMENT.match(clean(text))
-    if match and "=" not in match.group(2) and not re.search(r"[<>]", match.group(2)):
-        return match.group(2).strip()
-    return None

@@ -1,15 +1,20 @@
 """Run untrusted Python (model-written solutions) in a contained process.
 
-Layers, strongest available first:
+Isolation, strongest available first:
 - bubblewrap: read-only root, private /tmp, hidden home directories, no network, its own PID
   namespace, killed with its parent;
-- as root, the program then drops to uid 65534 (nobody) with setpriv, because RLIMIT_NPROC
-  does not bind root: that limit is what stops a fork bomb;
-- without bubblewrap, `unshare` gives the network and PID namespaces (root only);
+- without bubblewrap, the kernel's namespaces through `unshare` (as root; as a normal user in
+  a user namespace, `unshare -r`): the same read-only root, private /tmp, hidden homes, no
+  network and own PID namespace, set up by `sandbox_boot.py`, which also drops every
+  capability;
+- as root, the program then runs as uid 65534 (nobody), because RLIMIT_NPROC does not bind
+  root: that limit is what stops a fork bomb;
 - always: a fresh temporary directory, an empty environment, rlimits on CPU, memory, file
-  size and open files, a wall-clock limit that kills the whole process group, capped output.
+  size and open files, a wall-clock limit that kills the whole process group, capped output,
+  and death with the parent (vibecli/lifetime.py).
 
-`isolation()` says which layers are in force, so a report can say what is not isolated.
+Where no namespace can be made, code is not run at all unless the caller allows it
+(`--no-sandbox`); `isolation()` says which layer is in force.
 """
 
 from __future__ import annotations
@@ -29,8 +34,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Literal
 
+from vibecli.errors import VibeError
+from vibecli.lifetime import die_with_parent
+
 NOBODY = 65534
 RunStatus = Literal["ok", "runtime_error", "time_limit", "memory_limit", "output_limit"]
+BOOT = Path(__file__).with_name("sandbox_boot.py")
+SETUP_FAILED = 125  # sandbox_boot.py's exit status when it could not build the sandbox
+NO_SANDBOX = (
+    "no sandbox can be made here: install bubblewrap (e.g. apt install bubblewrap), or allow user "
+    "namespaces (sysctl kernel.unprivileged_userns_clone=1)"
+)
+
+
+class SandboxUnavailable(VibeError):
+    """No isolation is possible on this machine and running without it was not allowed."""
 
 
 @dataclass(frozen=True)
@@ -42,6 +60,7 @@ class Limits:
     open_files: int = 64
     file_size_mb: int = 16
     output_bytes: int = 1 << 20
+    require_isolation: bool = True  # refuse to run when no namespace can be made
 
 
 @dataclass(frozen=True)
@@ -55,7 +74,7 @@ class RunResult:
 
 @dataclass(frozen=True)
 class Isolation:
-    method: Literal["bubblewrap", "unshare", "rlimits"]
+    method: Literal["bubblewrap", "namespaces", "none"]
     network: bool
     filesystem: bool
     drops_privileges: bool
@@ -71,18 +90,26 @@ def _works(command: list[str]) -> bool:
 
 @functools.cache
 def isolation() -> Isolation:
-    """Probe once which isolation this machine allows."""
+    """Probe once which isolation this machine allows (bubblewrap and unshare are looked up on PATH)."""
     root = os.geteuid() == 0
-    drop = root and shutil.which("setpriv") is not None
+    setpriv = root and shutil.which("setpriv") is not None
     if shutil.which("bwrap") and _works(["bwrap", *_bwrap_mounts(Path("/"), probe=True), "true"]):
-        return Isolation("bubblewrap", network=True, filesystem=True, drops_privileges=drop)
-    notes = ["filesystem not isolated: install bubblewrap (bwrap)"]
-    if root and shutil.which("unshare") and _works(["unshare", "--net", "--pid", "--fork", "true"]):
-        return Isolation("unshare", network=True, filesystem=False, drops_privileges=drop, notes=tuple(notes))
-    notes.append("network not isolated: needs bubblewrap, or unshare as root")
-    if root and not drop:
-        notes.append("running as root without setpriv: process limits do not bind")
-    return Isolation("rlimits", network=False, filesystem=False, drops_privileges=drop, notes=tuple(notes))
+        return Isolation("bubblewrap", network=True, filesystem=True, drops_privileges=setpriv)
+    if shutil.which("unshare") and _namespaces_work():
+        return Isolation("namespaces", network=True, filesystem=True, drops_privileges=root)
+    notes = (NO_SANDBOX,) + (
+        ("running as root without setpriv: process limits do not bind",) if root and not setpriv else ()
+    )
+    return Isolation("none", network=False, filesystem=False, drops_privileges=setpriv, notes=notes)
+
+
+def _namespaces_work() -> bool:
+    work = Path(tempfile.mkdtemp(prefix="vibe-sandbox-probe-"))
+    try:
+        (work / "main.py").write_text("pass\n", encoding="utf-8")
+        return _works(_namespace_command(work))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def _interpreter() -> Path:
@@ -103,14 +130,24 @@ def _bwrap_mounts(work: Path, *, probe: bool = False) -> list[str]:
     return [*mounts, "--new-session", "--clearenv", "--setenv", "PATH", "/usr/bin:/bin"]
 
 
+def _namespace_command(work: Path) -> list[str]:
+    """unshare's fresh namespaces around sandbox_boot.py, which builds the filesystem view."""
+    root = os.geteuid() == 0
+    spaces = ["--mount", "--net", "--pid", "--ipc", "--uts", "--fork", "--kill-child", "--mount-proc"]
+    user = [] if root else ["--map-root-user"]
+    boot = [str(_interpreter()), "-I", str(BOOT), str(work), str(NOBODY if root else -1)]
+    return [shutil.which("unshare") or "unshare", *spaces, *user, "--", *boot]
+
+
 def _command(work: Path, script: str, how: Isolation) -> list[str]:
     python = [str(_interpreter()), "-I", script]
+    if how.method == "namespaces":
+        return _namespace_command(work)
     drop = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", "--inh-caps=-all"]
     user = drop if how.drops_privileges else []
     if how.method == "bubblewrap":
-        return ["bwrap", *_bwrap_mounts(work), "--setenv", "PYTHONIOENCODING", "utf-8", "--", *user, *python]
-    if how.method == "unshare":
-        return ["unshare", "--net", "--pid", "--fork", "--kill-child", "--mount-proc", "--", *user, *python]
+        bwrap = shutil.which("bwrap") or "bwrap"
+        return [bwrap, *_bwrap_mounts(work), "--setenv", "PYTHONIOENCODING", "utf-8", "--", *user, *python]
     return [*user, *python]
 
 
@@ -130,6 +167,7 @@ def _limit_setter(limits: Limits, how: Isolation) -> Callable[[], None]:
     processes = limits.processes if how.drops_privileges else _own_processes() + limits.processes
 
     def apply() -> None:
+        die_with_parent()
         memory = limits.memory_mb * 1024 * 1024
         cpu = int(limits.cpu_s) + 1
         for kind, value in (
@@ -162,10 +200,12 @@ def run_python(source: str, stdin: str = "", *, limits: Limits | None = None) ->
     """Run `source` as a Python program in the sandbox, feeding `stdin`."""
     limits = limits or Limits()
     how = isolation()
+    if how.method == "none" and limits.require_isolation:
+        raise SandboxUnavailable(f"{NO_SANDBOX}; --no-sandbox runs the code without isolation")
     work = Path(tempfile.mkdtemp(prefix="vibe-sandbox-"))
     try:
         (work / "main.py").write_text(source, encoding="utf-8")
-        if how.drops_privileges:
+        if how.drops_privileges and how.method != "namespaces":  # setpriv runs it as nobody
             os.chmod(work, 0o700)
             for path in (work, work / "main.py"):
                 os.chown(path, NOBODY, NOBODY)
@@ -206,6 +246,8 @@ def _run(command: list[str], work: Path, stdin: str, limits: Limits, how: Isolat
     for reader in readers:
         reader.join(timeout=2)
     stdout, stderr = out.decode(errors="replace"), err.decode(errors="replace")
+    if process.returncode == SETUP_FAILED and stderr.startswith("sandbox setup failed"):
+        raise OSError(stderr.strip())
     return RunResult(_status(process.returncode, stderr, timed_out, overflow.is_set()), process.returncode,
                      stdout, stderr, time.monotonic() - started)  # fmt: skip
 

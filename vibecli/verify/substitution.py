@@ -44,6 +44,8 @@ def _claimed_solutions(text: str, variables: list[Any]) -> list[dict[Any, Any]]:
     """`x = 2, x = 3`, `x = 2 or x = 3`, `2, 3`, `{2, 3}`, `x=1, y=2; x=2, y=1`, `(1, 2), (2, 1)`."""
     from sympy import Eq, FiniteSet, Interval, Tuple
 
+    if not re.search(r"[\w\\∅]", text):
+        raise ParseFailure("the claim is empty: give the solutions, or 'no solution'")
     cleaned = re.sub(r"\\\{|\\\}|\\text\{\s*or\s*\}|\bor\b", lambda m: "," if "or" in m.group() else "", text)
     if re.fullmatch(r"\s*(no (real )?solutions?|none|\\emptyset|\\varnothing|∅)\s*", cleaned, re.IGNORECASE):
         return []

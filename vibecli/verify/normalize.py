@@ -1,0 +1,131 @@
+"""Answer text as people write it, rewritten into one plain LaTeX form before parsing.
+
+Wrappers go (`\\boxed`, `$`, a whole `\\text{…}`), Unicode math becomes LaTeX (`½`, `√2`,
+`x²`, `∞`, full-width digits), thousands separators are dropped (`11,\\!111`, `14{,}916`,
+`1\\,000`, `12 000`, `7,425,000`), `percent`/`pct`/`percentage` become `%`, and degree signs
+and currency symbols are removed. Nothing here decides what the answer means.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_VULGAR = {"½": "1/2", "⅓": "1/3", "⅔": "2/3", "¼": "1/4", "¾": "3/4", "⅕": "1/5", "⅖": "2/5", "⅗": "3/5",
+           "⅘": "4/5", "⅙": "1/6", "⅚": "5/6", "⅛": "1/8", "⅜": "3/8", "⅝": "5/8", "⅞": "7/8"}  # fmt: skip
+_SUPERSCRIPTS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁽⁾ⁿ", "0123456789+-()n")
+_SYMBOLS = {"π": "\\pi ", "∞": "\\infty ", "≤": "\\le ", "≥": "\\ge ", "≠": "\\ne ", "×": "\\times ", "·": "\\cdot ",
+            "⋅": "\\cdot ", "−": "-", "–": "-", "÷": "\\div ", "±": "\\pm ", "∓": "\\mp ", "∪": "\\cup ",
+            "∩": "\\cap ", "∈": "\\in ", "∅": "\\emptyset ", "θ": "\\theta ", "α": "\\alpha ", "β": "\\beta ",
+            "°": "", "′": "'", "⁄": "/"}  # fmt: skip
+_SQRT = re.compile(r"√\s*(\([^()]*\)|\{[^{}]*\}|\d+(?:\.\d+)?|\\?[A-Za-z]\w*)")
+
+# Commands written with a doubled backslash (an escaping slip): `\\frac` means `\frac`.
+_DOUBLED = re.compile(
+    r"(?<!\\)\\\\(?=(?:boxed|fbox|text|textbf|mathrm|mathbf|frac|dfrac|tfrac|cfrac|sqrt|left|right|quad|qquad|cdot"
+    r"|times|pi|infty|le|ge|leq|geq|ne|neq|in|cup|pm|mp|circ|dots|ldots|angle)(?![A-Za-z]))"
+)
+_WRAPPERS = [
+    re.compile(r"^\\(?:boxed|fbox)\s*\{(.*)\}$", re.DOTALL),
+    re.compile(r"^\\(?:text|textbf|mbox|textrm)\{(.*)\}$", re.DOTALL),
+    re.compile(r"^\$+(.*?)\$+$", re.DOTALL),
+    re.compile(r"^\\\((.*)\\\)$", re.DOTALL),
+    re.compile(r"^\\\[(.*)\\\]$", re.DOTALL),
+    re.compile(r"^\\displaystyle(.*)$", re.DOTALL),
+]
+_CLEANUPS = [
+    (re.compile(r"\\mathrm\{e\}|\\text\{e\}|\\operatorname\{e\}"), "e"),
+    (re.compile(r"\\(?:mathrm|mathbf|textbf|mathit|textrm|mathsf|boldsymbol|mbox)\{([^{}]*)\}"), r"\1"),
+    (re.compile(r"\\q?quad"), " "),
+    (re.compile(r"\\[,;!: ]|~"), " "),
+    (re.compile(r"\\left\b|\\right\b|\\[Bb]igg?[lr]?\b|\\displaystyle\b"), ""),
+    (re.compile(r"\\[dtc]frac\b"), r"\\frac"),
+    (re.compile(r"\\leqslant\b|\\leq\b"), r"\\le "),
+    (re.compile(r"\\geqslant\b|\\geq\b"), r"\\ge "),
+    (re.compile(r"\\neq\b"), r"\\ne "),
+    (re.compile(r"\^\s*\{?\\circ\}?|\\degree\b|\^\s*\{\s*\\text\{\s*o\s*\}\s*\}"), ""),
+    (re.compile(r"\\\$|\$|€|£|¥|\\[()\[\]]"), ""),
+    (re.compile(r"\\%"), "%"),
+    (re.compile(r"\\text\{\s*(?:percent|pct|percentage)\s*\}|(?<=[\d}\s])(?:percent|pct|percentage)\b"), "%"),
+    (re.compile(r"\s+%"), "%"),
+]
+# Separators inside a number: `11,\!111`, `14{,}916`, `1\,000` (spaces are handled in `_group_digits`).
+_GROUPED = re.compile(r"(?<=\d)(?:\{,\}|,\s*\\!\s*|\s*\\[,!;: ]\s*)(?=\d{3}(?!\d))")
+_PLAIN_THOUSANDS = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?")
+_SPACED_THOUSANDS = re.compile(r"[+-]?\d{1,3}(?: \d{3})+(?:\.\d+)?")
+
+
+def unicode_math(text: str) -> str:
+    """`½`, `√2`, `x²`, `∞`, `π`, `≤` and full-width characters as plain LaTeX."""
+    if text.isascii():
+        return text
+    for char, latex in _VULGAR.items():
+        text = text.replace(char, f"({latex})")
+    text = re.sub(r"[⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁽⁾ⁿ]+", lambda m: "^{" + m.group().translate(_SUPERSCRIPTS) + "}", text)
+    text = _SQRT.sub(lambda m: "\\sqrt{" + m.group(1).strip("(){}") + "}", text)
+    for char, latex in _SYMBOLS.items():
+        text = text.replace(char, latex)
+    return unicodedata.normalize("NFKC", text)
+
+
+def strip_wrappers(text: str) -> str:
+    """Remove `\\boxed{}`, `$…$`, `\\(…\\)`, `\\[…\\]` and a whole-answer `\\text{}`, repeatedly."""
+    text = text.strip()
+    changed = True
+    while changed:
+        changed = False
+        for pattern in _WRAPPERS:
+            match = pattern.match(text)
+            if match and _balanced(match.group(1)):
+                text, changed = match.group(1).strip(), True
+        stripped = text.rstrip(".").strip()
+        if stripped != text:
+            text, changed = stripped, True
+    return text
+
+
+def _balanced(text: str) -> bool:
+    depth = 0
+    for index, char in enumerate(text):
+        if char in "{}" and index > 0 and text[index - 1] == "\\":
+            continue
+        depth += {"{": 1, "}": -1}.get(char, 0)
+        if depth < 0:
+            return False
+    return depth == 0
+
+
+def group_digits(text: str) -> str:
+    """Drop plain thousands separators (commas, spaces) when the whole answer is one grouped
+    number: `1,234` alone is a number, `(1,234)` a pair. LaTeX separators go earlier."""
+    if _PLAIN_THOUSANDS.fullmatch(text):
+        return text.replace(",", "")
+    if _SPACED_THOUSANDS.fullmatch(text):
+        return text.replace(" ", "")
+    return text
+
+
+def unbox(text: str) -> str:
+    """`a = \\boxed{5}` → `a = 5`: every box inside the answer, braces balanced."""
+    text = re.sub(r"\}\s*(?=\\(?:boxed|fbox)\s*\{)", "}, ", text)  # `\\boxed{1}\\boxed{2}` is a list
+    while True:
+        match = re.search(r"\\(?:boxed|fbox)\s*\{", text)
+        if match is None:
+            return text
+        depth, end = 1, match.end()
+        while end < len(text) and depth:
+            depth += {"{": 1, "}": -1}.get(text[end], 0) if text[end - 1] != "\\" else 0
+            end += 1
+        inner = text[match.end() : end - 1] if depth == 0 else text[match.end() :]
+        text = text[: match.start()] + inner + text[end:]
+
+
+def normalize(text: str) -> str:
+    """The answer in one canonical written form (still text; parsing comes after)."""
+    text = unicode_math(text)
+    text = _DOUBLED.sub(lambda _: "\\", text)
+    text = _GROUPED.sub("", unbox(strip_wrappers(text)))
+    for pattern, replacement in _CLEANUPS:
+        text = pattern.sub(replacement, text)
+    text = strip_wrappers(" ".join(text.split()))
+    return group_digits(text)

@@ -1,0 +1,191 @@
+"""Numbers and expressions.
+
+- Exact values compare exactly; a difference that is not provably zero is at most
+  "numerically equal to 150 digits".
+- The decimals rule: a decimal that is exactly the other value is equal (`0.25` and `\\frac14`).
+  A decimal approximation of an exact value is equal only when it gives at least 6
+  significant digits and agrees with the value to all of them (within one unit of its last
+  digit), so `0.0833333333333333` is `\\frac{1}{12}` but `3.14` is not `\\pi`. Two decimals
+  compare exactly.
+- `\\infty` equals only `\\infty` of the same sign; `1/0`, `0/0` and NaN equal nothing.
+- `50%` reads as 50 or as 0.5.
+- An identity in variables is proven symbolically, retried for positive variables (and then
+  reported so), and refuted at random points; equal at random points but unproven is
+  `undecided`.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import replace
+from typing import Any
+
+from vibecli.verify.parse import Answer, DecimalLiteral
+from vibecli.verify.verdict import Verdict, no, undecided, yes
+
+SIGNIFICANT_DIGITS = 6  # the fewest significant digits a decimal approximation may give
+_MAX_EXACT_DIGITS = 100_000  # beyond this an integer power is compared through its logarithm
+
+
+def compare_scalars(gold: Answer, pred: Answer) -> Verdict:
+    """Numbers and expressions, by the rules in this module's docstring."""
+    verdicts = [_compare_values(g, p) for g in _readings(gold) for p in _readings(pred)]
+    for verdict in verdicts:
+        if verdict.verdict == "equal":
+            return verdict
+    return next((v for v in verdicts if v.verdict == "undecided"), verdicts[0])
+
+
+def _readings(answer: Answer) -> list[Answer]:
+    """`50%` may be meant as 50 or as 0.5; a bare number is only itself."""
+    if not answer.percent:
+        return [answer]
+    from sympy import Rational
+
+    decimal = answer.decimal
+    if decimal is not None:
+        decimal = DecimalLiteral(decimal.value / 100, decimal.digits, decimal.places + 2)
+    return [answer, replace(answer, value=answer.value * Rational(1, 100), decimal=decimal, percent=False)]
+
+
+def _compare_values(gold: Answer, pred: Answer) -> Verdict:
+    from sympy import S
+
+    g, p = gold.value, pred.value
+    for who, value in (("the gold answer", g), ("the prediction", p)):
+        if value.has(S.NaN, S.ComplexInfinity):
+            return no(f"{who} is undefined (a division by zero or 0/0)")
+    if g.has(S.Infinity, S.NegativeInfinity) or p.has(S.Infinity, S.NegativeInfinity):
+        return yes("the same infinity") if g == p else no("infinity equals only the same infinity")
+    if gold.decimal is not None and pred.decimal is not None:
+        return yes("the same value") if gold.decimal.value == pred.decimal.value else no("different values")
+    if gold.decimal is not None:
+        return _against_decimal(gold.decimal, p)
+    if pred.decimal is not None:
+        return _against_decimal(pred.decimal, g)
+    return exact_compare(g, p)
+
+
+def _against_decimal(decimal: DecimalLiteral, exact: Any) -> Verdict:
+    from sympy import Abs, Rational
+
+    written = Rational(decimal.value.numerator, decimal.value.denominator)
+    if exact.free_symbols:
+        return no("a decimal against an expression in variables")
+    if _too_large(exact):
+        return no("a decimal against a number too large to have been written out")
+    difference = exact - written
+    if difference == 0:
+        return yes("the same value")
+    if difference.is_Rational:
+        return _approximation(decimal, abs(difference))
+    gap = Abs(difference).evalf(decimal.digits + 20)
+    if not gap.is_number or gap.is_real is not True:
+        return no("not a real number") if gap.is_number else undecided("could not evaluate the exact value")
+    return _approximation(decimal, gap)
+
+
+def _approximation(decimal: DecimalLiteral, gap: Any) -> Verdict:
+    from sympy import Rational
+
+    unit = Rational(10) ** (-decimal.places)
+    if gap >= unit:
+        return no("different values")
+    if decimal.digits < SIGNIFICANT_DIGITS:
+        return no(
+            f"a {decimal.digits}-digit decimal approximation of an exact value "
+            f"(at least {SIGNIFICANT_DIGITS} significant digits are needed)"
+        )
+    return yes(f"a {decimal.digits}-digit decimal that agrees with the exact value")
+
+
+def _too_large(expr: Any) -> bool:
+    """An integer power with more digits than is sensible to compute exactly (`10^{10^{10}}`)."""
+    from sympy import Pow
+
+    for power in expr.atoms(Pow):
+        base, exponent = power.as_base_exp()
+        if base.is_number and exponent.is_number and abs(base) > 1:
+            size = _estimate(exponent) * math.log10(max(2.0, float(abs(base.evalf(10)))))
+            if size > _MAX_EXACT_DIGITS:
+                return True
+    return False
+
+
+def _estimate(exponent: Any) -> float:
+    try:
+        return abs(float(exponent.evalf(15)))
+    except (TypeError, ValueError, OverflowError):
+        return math.inf
+
+
+def exact_compare(g: Any, p: Any) -> Verdict:
+    """Exact values: identical, provably equal, numerically equal to 150 digits, or not."""
+    if g == p:
+        return yes("identical")
+    if _too_large(g) or _too_large(p):
+        return _compare_huge(g, p)
+    g, p = g.doit(), p.doit()  # parsed expressions may be unevaluated: `15 + 2\sqrt{33}`
+    if g == p:
+        return yes("identical")
+    difference = g - p
+    if difference == 0:
+        return yes("identical")
+    symbols = difference.free_symbols
+    if symbols:
+        return _identity(difference, symbols)
+    if difference.is_Rational:
+        return no("different values")
+    scale = max(_magnitude(g), _magnitude(p), 1.0)
+    rough = difference.evalf(30)
+    if rough.is_number and rough.is_comparable and abs(rough) > scale * 1e-20:
+        return no("different values")
+    if difference.expand() == 0:
+        return yes("symbolically equal")
+    fine = difference.evalf(200 + int(math.log10(scale)))
+    if not fine.is_number or not fine.is_comparable:
+        return undecided("could not evaluate the difference")
+    return yes("numerically equal to 150 digits") if abs(fine) <= scale * 1e-150 else no("different values")
+
+
+def _magnitude(value: Any) -> float:
+    try:
+        return float(abs(value.evalf(15)))
+    except (TypeError, ValueError, OverflowError):
+        return 1.0
+
+
+def _compare_huge(g: Any, p: Any) -> Verdict:
+    a, b = g.evalf(60), p.evalf(60)
+    comparable = a.is_number and b.is_number and a.is_comparable and b.is_comparable
+    if comparable and abs(a - b) > max(abs(a), abs(b)) * 1e-40:
+        return no("different values")
+    return undecided("too large to compare exactly, and equal to 40 digits")
+
+
+def _identity(difference: Any, symbols: set[Any]) -> Verdict:
+    """Symbolic equality, refuted at random points, proven (or proven for positive variables)."""
+    from sympy import Symbol, simplify
+    from sympy.core.function import AppliedUndef
+
+    positive = {s: Symbol(s.name, positive=True) for s in symbols}
+    rng = random.Random(0)
+    evaluated = 0
+    for _ in range(6):
+        point = {s: rng.uniform(0.2, 3.0) for s in positive.values()}
+        value = difference.subs(positive).evalf(30, subs=point)
+        if value.is_number and value.is_comparable:
+            evaluated += 1
+            if abs(value) > 1e-20:
+                shown = ", ".join(f"{s.name}={v:.3g}" for s, v in point.items())
+                return no(f"they differ at {shown}")
+    if simplify(difference) == 0:
+        return yes("symbolically equal")
+    if simplify(difference.subs(positive)) == 0:
+        return yes(f"equal assuming {', '.join(sorted(s.name for s in symbols))} > 0")
+    if difference.atoms(AppliedUndef):
+        return no("different expressions of an unknown function")
+    if not evaluated:
+        return undecided("could not evaluate the expressions")
+    return undecided("equal at random points but not proven")
