@@ -13,7 +13,7 @@ from rich.table import Table
 
 from vibecli.errors import UsageError
 from vibecli.eval.runner import EvalProgress
-from vibecli.ui.console import Terminal
+from vibecli.ui.console import THEME, Terminal
 
 
 def progress_text(p: EvalProgress) -> str:
@@ -91,7 +91,9 @@ def print_report(console: Console, rows: Sequence[dict[str, Any]]) -> None:
             "—" if r["tokens_per_s"] is None else f"{r['tokens_per_s']:,.0f}", f"{r['wall_s']:,.0f}s",
             _rate(card.get("pass@1")) if card else "—",
         )  # fmt: skip
-    console.print(table, width=None if console.is_terminal else 200)  # piped: no squeezed columns
+    if not console.is_terminal:  # piped or to a file: full columns, no colours
+        console = Console(file=console.file, width=200, no_color=True, highlight=False, theme=THEME)
+    console.print(table)
     graders = sorted({str(r["grader"]) for r in rows})
     console.print(f"grader: {', '.join(graders)} · pass@k and cons@k at k samples", style="muted", markup=False)
     for r in rows:
