@@ -79,7 +79,7 @@ def _problems_of(folder: RunFolder, templates: dict[str, Any]) -> list[Any] | No
     from vibecli.eval.datasets import benchmark_problems, file_problems
     from vibecli.eval.evaluate import Target, load_target
     from vibecli.eval.hub import download
-    from vibecli.eval.registry import find_benchmark
+    from vibecli.eval.registry import find_benchmark, windowed
 
     manifest = folder.manifest()
     source = manifest["source"]
@@ -88,12 +88,13 @@ def _problems_of(folder: RunFolder, templates: dict[str, Any]) -> list[Any] | No
             problems, _ = load_target(Target(manifest["benchmark"], file=Path(source["file"])), templates,
                                       mode=source.get("mode", "auto"))  # fmt: skip
             return problems if problems else file_problems(Path(source["file"]), "auto")
-        benchmark = find_benchmark(manifest["benchmark"])
-        if benchmark is None:
+        registered = find_benchmark(manifest["benchmark"])
+        if registered is None:
             return None
-        local, _ = download(benchmark, source.get("revision"))
         window = source.get("window") or [None, None]
-        return benchmark_problems(benchmark, local, since=window[0], until=window[1])
+        benchmark = windowed(registered, window[0], window[1])
+        local, _ = download(benchmark, source.get("revision"))
+        return benchmark_problems(benchmark, local)
     except (EngineError, UsageError):
         return None
 

@@ -131,16 +131,14 @@ def _lcb_problem(row: dict[str, Any], benchmark: Benchmark, index: int) -> EvalP
                        "code", starter_code=starter, tests=tests, fn_name=metadata.get("func_name"))  # fmt: skip
 
 
-def benchmark_problems(
-    benchmark: Benchmark, folder: Path, *, since: str | None = None, until: str | None = None
-) -> list[EvalProblem]:
-    """The problems of a downloaded benchmark (a LiveCodeBench window filtered by contest date)."""
+def benchmark_problems(benchmark: Benchmark, folder: Path) -> list[EvalProblem]:
+    """The problems of a downloaded benchmark (LiveCodeBench: those in its window of contest dates)."""
     rows = read_rows(folder, benchmark.files)
     problems = []
     for index, row in enumerate(rows):
         try:
             if benchmark.kind == "code":
-                low, high = since or benchmark.window[0], until or benchmark.window[1]  # type: ignore[index]
+                low, high = benchmark.window or ("", "9999")
                 if not low <= str(row.get("contest_date", ""))[:10] < high:
                     continue
                 problems.append(_lcb_problem(row, benchmark, index))

@@ -17,7 +17,7 @@ from vibecli.errors import UsageError
 from vibecli.eval.datasets import GPQA_TEMPLATE, EvalProblem, benchmark_problems, file_problems
 from vibecli.eval.grading import grade_samples, vote_id, vote_record
 from vibecli.eval.metrics import summarize
-from vibecli.eval.registry import BENCHMARKS, CARD_K, Benchmark, card_for, find_benchmark
+from vibecli.eval.registry import BENCHMARKS, CARD_K, Benchmark, card_for, find_benchmark, windowed
 from vibecli.eval.runner import EvalSettings, Job, sample_id
 from vibecli.eval.store import RunFolder, slug
 from vibecli.paths import data_dir
@@ -68,13 +68,13 @@ def load_target(
         return routed, {"file": str(target.file.resolve())}
     from vibecli.eval.hub import download
 
-    benchmark = target.benchmark
-    assert benchmark is not None
+    assert target.benchmark is not None
+    benchmark = windowed(target.benchmark, since, until)
     folder, commit = download(benchmark, revision)
-    problems = benchmark_problems(benchmark, folder, since=since, until=until)
+    problems = benchmark_problems(benchmark, folder)
     source: dict[str, Any] = {"repo": benchmark.repo, "revision": commit, "files": list(benchmark.files)}
     if benchmark.window:
-        source["window"] = [since or benchmark.window[0], until or benchmark.window[1]]
+        source["window"] = list(benchmark.window)
     return problems, source
 
 

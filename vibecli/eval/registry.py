@@ -10,6 +10,7 @@ to, so a resumed run and its report always use the same data.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass, field
 from typing import Literal
@@ -104,6 +105,14 @@ BENCHMARKS: dict[str, Benchmark] = {
 }
 ALIASES = {"livecodebench": "livecodebench-v6", "lcb-v5": "livecodebench-v5", "lcb-v6": "livecodebench-v6",
            "gpqa": "gpqa-diamond", "math-500": "math500"}  # fmt: skip
+
+
+def windowed(benchmark: Benchmark, since: str | None, until: str | None) -> Benchmark:
+    """A LiveCodeBench entry with a custom window (`--since/--until`), and the files it needs."""
+    if benchmark.window is None or (since is None and until is None):
+        return benchmark
+    low, high = since or benchmark.window[0], until or benchmark.window[1]
+    return dataclasses.replace(benchmark, window=(low, high), files=lcb_files(low, high), expected_count=None)
 
 
 def find_benchmark(name: str) -> Benchmark | None:
