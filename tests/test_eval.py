@@ -114,23 +114,25 @@ def test_registered_benchmarks_from_the_hub_then_offline_from_its_cache(tmp_path
     env.pop("HF_TOKEN", None)
     with FakeHub(build_datasets(tmp_path / "repos")) as hub:
         env["HF_ENDPOINT"] = hub.url
-        online = vibe("eval", "aime25", "--model", "demo", "-k", "2", "--max-tokens", "300", "-o", str(tmp_path / "a"),
+        online = vibe("eval", "aime25", "--model", "demo", "-k", "2", "--limit", "3", "--max-tokens", "300", "-o",
+                      str(tmp_path / "a"),
                       "--summary-json", str(tmp_path / "a.json"), env=env)  # fmt: skip
         assert online.returncode == 0, online.stderr
         assert any("/api/datasets/yentinglin/aime_2025/" in r for r in hub.requests)
         gated = vibe("eval", "gpqa-diamond", "--model", "demo", env=env)
         assert gated.returncode == 3 and "HF_TOKEN" in gated.stderr and "Traceback" not in gated.stderr
-        code = vibe("eval", "livecodebench", "--model", "demo", "-k", "1", "--max-tokens", "40", "-o",
+        code = vibe("eval", "livecodebench", "--model", "demo", "-k", "1", "--max-tokens", "20", "-o",
                     str(tmp_path / "lcb"), "--summary-json", str(tmp_path / "lcb.json"), env=env)  # fmt: skip
         assert code.returncode == 0, code.stderr
     [row] = json.loads((tmp_path / "a.json").read_text())
-    assert (row["benchmark"], row["problems"], row["k"]) == ("aime25", 4, 2) and row["pass@1"] > 0.5
+    assert (row["benchmark"], row["problems"], row["k"]) == ("aime25", 3, 2) and row["pass@1"] > 0.5
     manifest = json.loads((tmp_path / "a" / "run.json").read_text())
     assert manifest["source"]["repo"] == "yentinglin/aime_2025" and len(manifest["source"]["revision"]) == 40
     [lcb] = json.loads((tmp_path / "lcb.json").read_text())
     assert (lcb["benchmark"], lcb["problems"], lcb["pass@1"], lcb["cons@k"]) == ("livecodebench-v6", 2, 0.0, None)
     offline = {**env, "HF_HUB_OFFLINE": "1", "HF_ENDPOINT": "http://127.0.0.1:9"}  # the hub is gone
-    again = vibe("eval", "aime25", "--model", "demo", "-k", "1", "--max-tokens", "300", "-o", str(tmp_path / "b"),
+    again = vibe("eval", "aime25", "--model", "demo", "-k", "1", "--limit", "1", "--max-tokens", "300", "-o",
+                 str(tmp_path / "b"),
                  env=offline)  # fmt: skip
     assert again.returncode == 0, again.stderr
     report = vibe("eval", "report", str(tmp_path / "a"), "--grader", "card", env=offline)

@@ -46,8 +46,18 @@ def test_summary_pass1_stderr_and_cons_against_a_recount() -> None:
         truth[p] = marks
         for j, ok in enumerate(marks):
             sid = f"{p}#{j}#off"
-            samples.append({"id": sid, "problem": p, "sample": j, "budget": None, "tokens": 10 + j,
-                            "finish_reason": "length" if j == 3 else "stop", "run": "r", "elapsed_s": 2.0})
+            samples.append(
+                {
+                    "id": sid,
+                    "problem": p,
+                    "sample": j,
+                    "budget": None,
+                    "tokens": 10 + j,
+                    "finish_reason": "length" if j == 3 else "stop",
+                    "run": "r",
+                    "elapsed_s": 2.0,
+                }
+            )
             grades[f"{sid}@vibe"] = {"correct": ok}
         grades[f"vote:{p}#off#{k}"] = {"clusters": [[2, 0], [1]]}
     manifest = {"benchmark": "b", "model": "m", "problems": 6, "settings": {"k": k}}
@@ -139,9 +149,10 @@ def test_code_is_graded_by_running_every_test() -> None:
     assert grade_code(stdin, right).correct
     failed = grade_code(stdin, wrong)
     assert not failed.correct and "test 2/2: wrong_answer" in failed.detail
-    functional = EvalProblem("f", "sum", None, "code", tests=(CodeTest("2\n3", "5", True), CodeTest("[1]\n[2]", "[1, 2]", True)),
-                             fn_name="addTwo")  # fmt: skip
-    method = "<think>x</think>```python\nclass Solution:\n    def addTwo(self, a: Any, b: Any) -> Any:\n        return a + b\n```"
+    calls = (CodeTest("2\n3", "5", True), CodeTest("[1]\n[2]", "[1, 2]", True))
+    functional = EvalProblem("f", "sum", None, "code", tests=calls, fn_name="addTwo")
+    method = "class Solution:\n    def addTwo(self, a: Any, b: Any) -> Any:\n        return a + b\n"
+    method = f"<think>x</think>```python\n{method}```"
     assert grade_code(functional, method).correct  # `Any` comes from LiveCodeBench's import header
     assert grade_code(functional, "<think>never closed").verdict == "no_answer"
 

@@ -48,7 +48,9 @@ def _date(text: str | None, flag: str) -> str | None:
         raise UsageError(f"{flag} takes a date as YYYY-MM-DD (got '{text}')") from None
 
 
-def _write_outputs(terminal: Terminal, rows: list[dict[str, Any]], summary_json: Path | None, plot: Path | None) -> None:
+def _write_outputs(
+    terminal: Terminal, rows: list[dict[str, Any]], summary_json: Path | None, plot: Path | None
+) -> None:
     from vibecli.ui.eval_view import plot_budgets, print_report
 
     print_report(terminal.out, rows)
@@ -128,8 +130,12 @@ def eval_command(
         list[str] | None, typer.Argument(help="Registered benchmarks (vibe eval list) or JSONL/YAML files.")
     ] = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Run folder [under vibe's data dir].")] = None,
-    resume: Annotated[bool, typer.Option("--resume", help="Continue the run in the folder: only what is missing.")] = False,
-    samples: Annotated[int | None, typer.Option("--samples", "-k", min=1, help="Samples per problem [the card's]")] = None,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Continue the run in the folder: only what is missing.")
+    ] = False,
+    samples: Annotated[
+        int | None, typer.Option("--samples", "-k", min=1, help="Samples per problem [the card's]")
+    ] = None,
     concurrency: Annotated[int, typer.Option("--concurrency", "-c", min=1, help="Requests run at once.")] = 16,
     think_budget: Annotated[
         str | None, typer.Option("--think-budget", help="Budgets to sweep, e.g. 4096,8192,16384,off.")
@@ -137,9 +143,13 @@ def eval_command(
     loop_guard: Annotated[
         str, typer.Option("--loop-guard", help="on or off: force the answer of looping traces. [off, as the card]")
     ] = "off",
-    grader: Annotated[str, typer.Option("--grader", help="vibe (vibe's verifier) or card (the card's grader).")] = "vibe",
+    grader: Annotated[
+        str, typer.Option("--grader", help="vibe (vibe's verifier) or card (the card's grader).")
+    ] = "vibe",
     summary_json: Annotated[Path | None, typer.Option("--summary-json", help="Write the summaries here.")] = None,
-    plot: Annotated[Path | None, typer.Option("--plot", help="Draw accuracy and tokens per budget (.png/.svg).")] = None,
+    plot: Annotated[
+        Path | None, typer.Option("--plot", help="Draw accuracy and tokens per budget (.png/.svg).")
+    ] = None,
     progress: Annotated[bool, typer.Option("--progress", help="Progress lines on stderr even when piped.")] = False,
     limit: Annotated[int | None, typer.Option("--limit", min=1, help="Only the first N problems.")] = None,
     since: Annotated[str | None, typer.Option("--since", help="LiveCodeBench: contests from YYYY-MM-DD.")] = None,
@@ -155,7 +165,9 @@ def eval_command(
     ctx: cli_options.Ctx = None,
     cache: cli_options.Cache = None,
     mode: cli_options.Mode = None,
-    temperature: Annotated[float | None, typer.Option("--temperature", "-t", help="[the card's: 1.0 math, 0.6 code]")] = None,
+    temperature: Annotated[
+        float | None, typer.Option("--temperature", "-t", help="[the card's: 1.0 math, 0.6 code]")
+    ] = None,
     top_p: Annotated[float | None, typer.Option("--top-p", help="[0.95]")] = None,
     top_k: Annotated[int | None, typer.Option("--top-k", help="0 is off. [0]")] = None,
     max_tokens: Annotated[int | None, typer.Option("--max-tokens", help="New-token cap per sample. [40960]")] = None,
@@ -185,8 +197,10 @@ def eval_command(
     config = with_overrides(load_config(), model=model, backend=backend, base_url=base_url, api_key=api_key,
                             device=device, ctx=ctx, cache=cache, mode=mode, temperature=temperature,
                             max_tokens=max_tokens, seed=seed)  # fmt: skip
-    plan = _Plan(names, output, resume, samples, concurrency, parse_budgets(think_budget), loop_guard == "on", grader,
-                 limit, _date(since, "--since"), _date(until, "--until"), dataset_revision, progress, top_p, top_k)  # fmt: skip
+    budgets = parse_budgets(think_budget)
+    window = _date(since, "--since"), _date(until, "--until")
+    plan = _Plan(names, output, resume, samples, concurrency, budgets, loop_guard == "on", grader, limit, *window,
+                 dataset_revision, progress, top_p, top_k)  # fmt: skip
     rows = _run(make_terminal(), config, plan)
     _write_outputs(make_terminal(), rows, summary_json, plot)
 
@@ -246,8 +260,8 @@ def _run(terminal: Terminal, config: Any, plan: _Plan) -> list[dict[str, Any]]:
                     view.stage(f"{target.name}{shown}", len(jobs))
                     with folder.appending("samples") as writer:
                         runner = EvalRunner(engine, templates, settings, writer, concurrency=plan.concurrency,
-                                            on_progress=view.update,
-                                            on_error=lambda sid, why: error_line(terminal, f"{sid}: {why}"))  # fmt: skip
+                                            on_progress=view.update, on_error=lambda sid, why: error_line(
+                                                terminal, f"{sid}: {why} (not written; --resume retries)"))  # fmt: skip
                         runner.run(jobs, budget, cancel=interrupt.wrap_up)
                     if interrupt.wrap_up.is_set():
                         interrupted = folder
@@ -262,7 +276,8 @@ def _run(terminal: Terminal, config: Any, plan: _Plan) -> list[dict[str, Any]]:
             view.close()
             engine.close()
     if interrupted is not None:
-        error_line(terminal, f"interrupted: finished samples are in {interrupted.path}; continue with the same "
-                             f"command plus -o {interrupted.path} --resume, or see vibe eval report {interrupted.path}")  # fmt: skip
+        where = interrupted.path
+        error_line(terminal, f"interrupted: finished samples are in {where}; continue with the same command plus "
+                             f"-o {where} --resume, or see vibe eval report {where}")  # fmt: skip
         raise typer.Exit(int(ExitCode.INTERRUPTED))
     return rows

@@ -15,6 +15,7 @@ limit (the original used a 2 s SIGALRM).
 
 from __future__ import annotations
 
+import contextlib
 import re
 from typing import Any
 
@@ -185,10 +186,8 @@ def normalize(expr: str) -> str:
     except (ValueError, OverflowError):
         pass
     if "\\" in expr:
-        try:
+        with contextlib.suppress(Exception):  # pylatexenc gives up on some inputs; the original keeps the text
             expr = _latex_to_text(expr)
-        except Exception:  # pylatexenc gives up on some inputs; the original keeps the text then
-            pass
     expr = re.sub("- *", "-", expr)
     expr = re.sub("([0-9]) +([0-9])", "\\1+\\2", expr)  # mixed numbers: 7 3/4 is 7+3/4
     expr = expr.replace(" ", "").replace("{", "").replace("}", "").lower()
@@ -213,7 +212,7 @@ def _equal_under_sympy(truth: str, given: str) -> bool:
     expr = f"({truth})-({given})"
     if not _may_evaluate(expr):
         return False
-    transformations: Any = sympy_parser.standard_transformations + (sympy_parser.implicit_multiplication_application,)
+    transformations: Any = (*sympy_parser.standard_transformations, sympy_parser.implicit_multiplication_application)
     try:
         difference = sympy_parser.parse_expr(expr.replace("^", "**"), transformations=transformations)
         return bool(sympy.simplify(difference) == 0)

@@ -103,7 +103,7 @@ def open_run(
     budgets: list[int | None], problems: list[EvalProblem], source: dict[str, Any], resume: bool,
 ) -> dict[str, Any]:  # fmt: skip
     """Create the run's manifest, or check that `--resume` continues the same protocol."""
-    manifest = {"benchmark": target.name, "kind": target.kind, "source": source, **model,
+    manifest: dict[str, Any] = {"benchmark": target.name, "kind": target.kind, "source": source, **model,
                 "settings": settings.to_json(), "budgets": budgets, "problems": len(problems),
                 "created": time.strftime("%Y-%m-%dT%H:%M:%S"), "vibe": __version__}  # fmt: skip
     if folder.exists():

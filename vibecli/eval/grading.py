@@ -112,13 +112,15 @@ def grade_samples(
     formats: dict[str, str], on_graded: Callable[[dict[str, Any]], None],
 ) -> None:  # fmt: skip
     """Grade `samples` (records of samples.jsonl) and hand each grade record to `on_graded`."""
+
     def is_code(sample: dict[str, Any]) -> bool:
         return formats.get(problems[sample["problem"]].mode) == "code"
 
     math_items = [s for s in samples if not is_code(s)]
     code_items = [s for s in samples if is_code(s)]
-    graded = grade_math(pool, grader, [(s["response"], problems[s["problem"]].expected or "",
-                                        formats.get(problems[s["problem"]].mode, "boxed")) for s in math_items])  # fmt: skip
+    items = [(s["response"], problems[s["problem"]].expected or "", formats.get(problems[s["problem"]].mode, "boxed"))
+             for s in math_items]  # fmt: skip
+    graded = grade_math(pool, grader, items)
     for sample, grade in zip(math_items, graded, strict=True):
         on_graded(_grade_record(sample, grader, grade))
     for sample in code_items:
@@ -127,7 +129,8 @@ def grade_samples(
 
 def _grade_record(sample: dict[str, Any], grader: str, grade: Grade) -> dict[str, Any]:
     return {"id": f"{sample['id']}@{grader}", "type": "grade", "sample": sample["id"], "grader": grader,
-            "answer": grade.answer, "correct": grade.correct, "verdict": grade.verdict, "detail": grade.detail}  # fmt: skip
+            "answer": grade.answer, "correct": grade.correct, "verdict": grade.verdict,
+            "detail": grade.detail}  # fmt: skip
 
 
 def vote_id(problem_id: str, budget: int | None, n: int) -> str:

@@ -92,13 +92,32 @@ BENCHMARKS: dict[str, Benchmark] = {
     for b in (
         Benchmark("aime24", "AIME 2024", "HuggingFaceH4/aime_2024", None, ("*.parquet",), "math", expected_count=30),
         Benchmark("aime25", "AIME 2025", "yentinglin/aime_2025", None, ("*.parquet",), "math", expected_count=30),
-        Benchmark("hmmt25", "HMMT February 2025", "MathArena/hmmt_feb_2025", None, ("*.parquet",), "math",
-                  expected_count=30),  # fmt: skip
-        Benchmark("math500", "MATH-500", "HuggingFaceH4/MATH-500", "6e4ed1a2a79af7d8630a6b768ec859cb5af4d3be",
-                  ("test.jsonl",), "math", expected_count=500),  # fmt: skip
-        Benchmark("gpqa-diamond", "GPQA-Diamond", "Idavidrein/gpqa", None, ("gpqa_diamond.csv",), "choice",
-                  problem_field="Question", answer_field="Correct Answer", id_fields=("Record ID",), gated=True,
-                  expected_count=198, notes="options shuffled with a fixed seed per question"),  # fmt: skip
+        Benchmark(
+            "hmmt25", "HMMT February 2025", "MathArena/hmmt_feb_2025", None, ("*.parquet",), "math", expected_count=30
+        ),
+        Benchmark(
+            "math500",
+            "MATH-500",
+            "HuggingFaceH4/MATH-500",
+            "6e4ed1a2a79af7d8630a6b768ec859cb5af4d3be",
+            ("test.jsonl",),
+            "math",
+            expected_count=500,
+        ),
+        Benchmark(
+            "gpqa-diamond",
+            "GPQA-Diamond",
+            "Idavidrein/gpqa",
+            None,
+            ("gpqa_diamond.csv",),
+            "choice",
+            problem_field="Question",
+            answer_field="Correct Answer",
+            id_fields=("Record ID",),
+            gated=True,
+            expected_count=198,
+            notes="options shuffled with a fixed seed per question",
+        ),
         _lcb("livecodebench-v5", "LiveCodeBench v5", "2024-08-01", "2025-02-01", 279),
         _lcb("livecodebench-v6", "LiveCodeBench v6", "2025-02-01", "2025-05-01", 131),
     )
@@ -138,10 +157,11 @@ CARD: dict[str, dict[str, CardNumbers]] = {
     "VibeThinker-1.5B": {
         "aime24": CardNumbers("VibeThinker-1.5B", 0.803, source=_REPORT_15B),
         "aime25": CardNumbers(
-            "VibeThinker-1.5B", 0.744,
+            "VibeThinker-1.5B",
+            0.744,
             {"pass@k": 0.90, "cons@k": 0.85, "mean_response_tokens": 18686, "cutoff_ratio": 0.0},
             _REPORT_15B + "; pass@64, cons@64 and lengths from WeiboAI's run output/aime25_pass_0.49h.csv",
-        ),  # fmt: skip
+        ),
         "hmmt25": CardNumbers("VibeThinker-1.5B", 0.504, source=_REPORT_15B),
         "math500": CardNumbers("VibeThinker-1.5B", 0.950, source=_REPORT_15B),
         "livecodebench-v5": CardNumbers("VibeThinker-1.5B", 0.559, source=_REPORT_15B),

@@ -166,8 +166,8 @@ class EvalRunner:
                 requests.append(continuation_request(full, base_prompt=base, partial_trace=p.kept,
                                                      injected=p.injected, used_tokens=p.used_tokens))  # fmt: skip
             else:  # the answer was cut by the budget's cap: carry on from where it stopped
-                requests.append(dataclasses.replace(full, messages=(), prompt=base + p.kept,
-                                                    max_new_tokens=max(1, full.max_new_tokens - p.used_tokens)))  # fmt: skip
+                left = max(1, full.max_new_tokens - p.used_tokens)
+                requests.append(dataclasses.replace(full, messages=(), prompt=base + p.kept, max_new_tokens=left))
         by_partial = {p.job.id: p for p in partials}
         for completion in self.backend.run_many(requests, cancel=cancel, max_batch=self.concurrency):
             p, finished = by_partial[completion.request_id], completion.finished

@@ -118,10 +118,11 @@ class SamplesResult:
                 "k": len(self.samples),
                 "chosen_by": self.chosen_by,
                 "winner": self.winner,
-                "clusters": [{"answer": self.samples[c[0]].final_answer, "samples": list(c)}
-                             for c in self.vote.clusters],
+                "clusters": [
+                    {"answer": self.samples[c[0]].final_answer, "samples": list(c)} for c in self.vote.clusters
+                ],
                 "tally": self.tally(),
-            },  # fmt: skip
+            },
             "verification": self.check.record if self.check is not None else None,
         }
 
@@ -307,15 +308,15 @@ def solve_samples(
     """
     started = time.perf_counter()
     samples: list[Sample] = []
+    how: Literal["vote", "tests"]
     requests = sample_requests(request, k, request.sampling.seed)
     for event in generate_samples(backend, template, requests, controls=controls, cancel=cancel, wrap_up=wrap_up):
         if isinstance(event, list):
             samples = event
         else:
             yield event
-    cancelled = any(s.finish_reason == "cancelled" for s in samples)
-    if cancelled:
-        samples_out, chosen, winner, how = samples, vote([], same), None, "vote"
+    if any(s.finish_reason == "cancelled" for s in samples):
+        samples_out, chosen, winner, how = samples, vote([], same), None, "vote"  # no vote over partial samples
     else:
         samples_out, chosen, winner, how = choose(samples, same=same, check_code=check_code)
     info = backend.info

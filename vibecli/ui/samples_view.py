@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from rich.console import Console, ConsoleOptions, Group, RenderResult
 from rich.text import Text
 
-from vibecli.reasoning.samples import SampleUpdate, SamplesResult
+from vibecli.reasoning.samples import SamplesResult, SampleUpdate
 from vibecli.ui.console import Terminal
 from vibecli.ui.latex import latex_to_unicode
 
