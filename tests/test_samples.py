@@ -62,3 +62,13 @@ def test_code_mode_with_tests_takes_the_first_sample_that_passes_all(tmp_path: P
     result = SamplesResult("p", "code", "demo", "transformers", tuple(out), Vote(None, 0, ()), winner, how, 1.0)
     assert result.tally() == "#1 1/2 · #2 1/2 · #3 2/2 · #4 2/2"
     assert [s["tests"]["passed"] for s in result.to_json()["samples"]] == [1, 1, 2, 2]
+
+
+def test_repl_samples_votes_on_the_last_problem(demo_backend: object, tmp_path: Path) -> None:
+    from test_repl import drive
+
+    status, out, _ = drive(demo_backend, ["/samples 3", "What is 48 + 37?", "/samples 3", "/samples 2 Compute 12 * 3."],
+                           tmp_path)  # fmt: skip
+    assert status == 0
+    assert "/samples K [PROBLEM]" in out  # no problem yet
+    assert "85 (85 ×" in out and "36 (36 ×" in out

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from vibecli.cli.interrupts import InterruptHandler
 from vibecli.config import Config
@@ -11,9 +13,12 @@ from vibecli.engine.backend import Backend
 from vibecli.errors import ExitCode
 from vibecli.prompting.templates import PromptTemplate
 from vibecli.reasoning.samples import SamplesResult, solve_samples
-from vibecli.reasoning.solve import build_request, controls_for, sampling_for
+from vibecli.reasoning.solve import build_request, controls_for, sampling_for, select_template
 from vibecli.ui.console import Terminal, error_line
 from vibecli.ui.samples_view import SamplesView
+
+if TYPE_CHECKING:
+    from vibecli.repl.session import ReplSession
 
 
 def run_samples(
@@ -67,3 +72,19 @@ def samples_exit_code(result: SamplesResult | None, terminal: Terminal) -> ExitC
         error_line(terminal, f"none of the {len(result.samples)} samples gave a final answer")
         return ExitCode.NO_ANSWER
     return ExitCode.OK
+
+
+def repl_samples(
+    engine: Backend, session: ReplSession, config: Config, templates: dict[str, PromptTemplate], terminal: Terminal
+) -> Callable[[str, int], str]:
+    """The REPL's `/samples K`: K samples with the session's settings and a live view; the reply is the vote."""
+
+    def samples(text: str, k: int) -> str:
+        turn = session.settings.apply(config)
+        template = select_template(turn.mode, text, templates)
+        result = run_samples(engine, turn, template, text, terminal, k=k, exiting=False)
+        if result is None or result.cancelled:
+            return "samples cancelled"
+        return f"{result.final_answer if result.final_answer is not None else 'no answer'} ({result.tally()})"
+
+    return samples
