@@ -78,7 +78,7 @@ def _list(terminal: Terminal) -> None:
 
 def _problems_of(folder: RunFolder, templates: dict[str, Any]) -> list[Any] | None:
     """A finished or partial run's problems, from its recorded source (the Hub cache or its file)."""
-    from vibecli.eval.datasets import benchmark_problems, file_problems
+    from vibecli.eval.datasets import benchmark_problems
     from vibecli.eval.evaluate import Target, load_target
     from vibecli.eval.hub import download
     from vibecli.eval.registry import find_benchmark, windowed
@@ -87,9 +87,8 @@ def _problems_of(folder: RunFolder, templates: dict[str, Any]) -> list[Any] | No
     source = manifest["source"]
     try:
         if "file" in source:
-            problems, _ = load_target(Target(manifest["benchmark"], file=Path(source["file"])), templates,
-                                      mode=source.get("mode", "auto"))  # fmt: skip
-            return problems if problems else file_problems(Path(source["file"]), "auto")
+            target = Target(manifest["benchmark"], file=Path(source["file"]))
+            return load_target(target, templates, mode=source.get("mode", "auto"))[0]
         registered = find_benchmark(manifest["benchmark"])
         if registered is None:
             return None
