@@ -59,7 +59,12 @@ class FakeHub:
     def _serve(self, handler: Any, *, body: bool) -> None:
         path = unquote(urlparse(handler.path).path)
         self.requests.append(f"{handler.command} {path}")
+        # Dataset repositories: the same routes under /api/datasets/… and /datasets/….
+        path = path.replace("/api/datasets/", "/api/models/", 1) if path.startswith("/api/datasets/") else path
+        path = path[len("/datasets") :] if path.startswith("/datasets/") else path
         parts = path.strip("/").split("/")
+        asked = parts[5] if parts[:2] == ["api", "models"] and len(parts) >= 6 else parts[3] if len(parts) > 3 else ""
+        commit = asked if len(asked) == 40 and all(c in "0123456789abcdef" for c in asked) else COMMIT
         if parts[:2] == ["api", "models"] and (
             len(parts) == 4 or (len(parts) >= 6 and parts[4] in ("revision", "tree"))
         ):
@@ -68,7 +73,7 @@ class FakeHub:
                 return self._not_found(handler)
             root = self.repos[repo]
             if len(parts) == 4 or parts[4] == "revision":
-                info = {"id": repo, "modelId": repo, "sha": COMMIT, "private": False, "disabled": False,
+                info = {"id": repo, "modelId": repo, "sha": commit, "private": False, "disabled": False,
                         "siblings": [{"rfilename": str(p.relative_to(root))} for p in self._files(repo)]}  # fmt: skip
                 return self._json(handler, 200, info, body)
             tree = [{"type": "file", "path": str(p.relative_to(root)), "size": p.stat().st_size,
@@ -81,7 +86,7 @@ class FakeHub:
             file = self.repos[repo] / filename
             if not file.is_file():
                 return self._json(handler, 404, {"error": "Entry not found"}, body, {"X-Error-Code": "EntryNotFound"})
-            return self._file(handler, file, body)
+            return self._file(handler, file, body, commit)
         return self._json(handler, 404, {"error": f"no route {path}"}, body)
 
     def _not_found(self, handler: Any) -> None:
@@ -101,7 +106,7 @@ class FakeHub:
         if body:
             handler.wfile.write(data)
 
-    def _file(self, handler: Any, file: Path, body: bool) -> None:
+    def _file(self, handler: Any, file: Path, body: bool, commit: str = COMMIT) -> None:
         data = file.read_bytes()
         etag = hashlib.sha256(data).hexdigest() if file.suffix == ".safetensors" else hashlib.sha1(data).hexdigest()
         start = 0
@@ -114,7 +119,7 @@ class FakeHub:
         if start:
             handler.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
         handler.send_header("ETag", f'"{etag}"')
-        handler.send_header("X-Repo-Commit", COMMIT)
+        handler.send_header("X-Repo-Commit", commit)
         handler.send_header("Accept-Ranges", "bytes")
         handler.end_headers()
         if not body:

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from vibecli import __version__
-from vibecli.cli import batch, config_cmd, doctor, models, repl, serve, solve, verify
+from vibecli.cli import batch, config_cmd, doctor, eval, models, repl, serve, solve, verify
 from vibecli.cli.common import EXIT_CODES_HELP
 
 app = typer.Typer(
@@ -28,6 +28,7 @@ app.command("serve")(serve.serve_command)
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(models.app, name="models")
 app.command("doctor")(doctor.doctor_command)
+app.command("eval")(eval.eval_command)
 
 
 def _version(value: bool) -> None:

@@ -105,6 +105,9 @@ def solve_command(
         bool, typer.Option("--json", help="Print one JSON object instead of rendered text.")
     ] = False,
     stats: Annotated[bool, typer.Option("--stats", help="Print token counts, timings and speed on stderr.")] = False,
+    samples: Annotated[
+        int, typer.Option("--samples", min=1, help="Solve K times in one batch; the majority answer wins.")
+    ] = 1,
 ) -> None:
     """Solve one problem: the thinking streams (stderr), then the final answer (stdout).
 
@@ -141,6 +144,13 @@ def solve_command(
         raise UsageError(f"tests file {tests} does not exist")  # before the model loads
     template = select_template(config.mode, text, load_templates())
     engine = load_engine(config, terminal)
+    if samples > 1:
+        from vibecli.cli.samples import run_samples, samples_exit_code
+
+        voted = run_samples(engine, config, template, text, terminal, k=samples, json_output=json_output,
+                            expected=expected, tests=tests, starter_code=starter)  # fmt: skip
+        engine.close()
+        raise typer.Exit(int(samples_exit_code(voted, terminal)))
     request = build_request(
         template, text, sampling=sampling_for(template, config), max_tokens=config.max_tokens, starter_code=starter
     )

@@ -13,6 +13,7 @@ from typing import Any
 
 from vibecli import __version__
 from vibecli.cli.interrupts import InterruptHandler
+from vibecli.cli.samples import repl_samples
 from vibecli.config import Config
 from vibecli.engine.backend import Backend
 from vibecli.errors import VibeError
@@ -145,7 +146,9 @@ def run_repl(
 ) -> int:  # fmt: skip
     """The loop; returns the exit status (0 on Ctrl-D or /exit)."""
     session = ReplSession(ReplSettings.from_config(config))
-    ctx = Context(engine.info, tuple(sorted(templates)))
+    ctx = Context(
+        engine.info, tuple(sorted(templates)), samples=repl_samples(engine, session, config, templates, terminal)
+    )
     prompt = make_prompt(session, ctx, history_path, **io)
     info = engine.info
     banner = (

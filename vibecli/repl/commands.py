@@ -26,6 +26,7 @@ class Context:
 
     info: ModelInfo
     modes: tuple[str, ...]
+    samples: Callable[[str, int], str] | None = None  # solve a problem K times and vote; returns the tally
 
 
 Handler = Callable[[ReplSession, str, Context], Reply]
@@ -102,6 +103,15 @@ def _verify(session: ReplSession, arg: str, ctx: Context) -> Reply:
     return Reply(f"{verdict.verdict.replace('_', ' ')}: {verdict.reason}", style)
 
 
+def _samples(session: ReplSession, arg: str, ctx: Context) -> Reply:
+    count, _, problem = arg.partition(" ")
+    k = int(_number(count, "/samples", 2, 256)) if count else 0
+    problem = problem.strip() or (session.last.problem if session.last else "")
+    if not k or not problem or ctx.samples is None:
+        raise UsageError("/samples K [PROBLEM]: K samples of the problem (default: the last one), majority vote")
+    return Reply(ctx.samples(problem, k), "answer")
+
+
 def _save(session: ReplSession, arg: str, ctx: Context) -> Reply:
     if not arg:
         raise UsageError("/save takes a file name")
@@ -163,6 +173,7 @@ COMMANDS: dict[str, tuple[Handler, str, str]] = {
     "think": (_think, "show|collapse|hide", "how the thinking is shown"),
     "trace": (_trace, "", "the full thinking of the last answer"),
     "verify": (_verify, "GOLD", "check the last answer against GOLD"),
+    "samples": (_samples, "K [PROBLEM]", "K samples of the last problem (or PROBLEM), majority vote"),
     "save": (_save, "FILE", "save the session as JSON"),
     "load": (_load, "FILE", "load a saved session"),
     "clear": (_clear, "", "start a new conversation"),

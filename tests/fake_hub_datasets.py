@@ -1,0 +1,96 @@
+"""Tiny copies of every registered benchmark, in each Hub repository's real file layout, for
+`tests/fake_hub.py` to serve as dataset repositories.
+
+The layouts follow the real repositories: `push_to_hub` parquet shards (`data/train-…parquet`)
+for AIME 2024/2025 and HMMT, MATH-500's `test.jsonl`, GPQA's `gpqa_diamond.csv` (its column
+names), and LiveCodeBench's `test.jsonl` … `test6.jsonl` with JSON public tests and
+base64(zlib(pickle(JSON))) private tests. The problems are arithmetic the demo model solves.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import json
+import pickle
+import zlib
+from pathlib import Path
+from typing import Any
+
+ARITHMETIC = [("What is 48 + 37?", "85"), ("Compute 12 * 3.", "36"), ("What is 905 - 387?", "518"),
+              ("What is 120 + 45?", "165")]  # fmt: skip
+
+
+def _parquet(path: Path, rows: list[dict[str, Any]]) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(pa.Table.from_pylist(rows), path)
+
+
+def _jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+
+
+def encode_private(tests: list[dict[str, str]]) -> str:
+    """LiveCodeBench's encoding of private test cases."""
+    return base64.b64encode(zlib.compress(pickle.dumps(json.dumps(tests)))).decode()
+
+
+def lcb_row(question_id: str, date: str, *, functional: bool = False) -> dict[str, Any]:
+    if functional:
+        public = [{"input": "2\n3", "output": "5", "testtype": "functional"}]
+        private = [{"input": "10\n-4", "output": "6", "testtype": "functional"}]
+        starter = "class Solution:\n    def addTwo(self, a: int, b: int) -> int:\n        "
+        metadata = {"func_name": "addTwo"}
+    else:
+        public = [{"input": "2 3\n", "output": "5\n", "testtype": "stdin"}]
+        private = [{"input": "10 -4\n", "output": "6\n", "testtype": "stdin"}]
+        starter, metadata = "", {}
+    return {"question_title": f"Add {question_id}", "question_content": "Read two integers and print their sum.",
+            "platform": "leetcode" if functional else "atcoder", "question_id": question_id, "contest_id": "c1",
+            "contest_date": f"{date}T00:00:00", "starter_code": starter, "difficulty": "easy",
+            "public_test_cases": json.dumps(public), "private_test_cases": encode_private(private),
+            "metadata": json.dumps(metadata)}  # fmt: skip
+
+
+def build_datasets(root: Path) -> dict[str, Path]:
+    """Write every benchmark's repository under `root`; returns {repo id: folder}."""
+    repos: dict[str, Path] = {}
+
+    def repo(name: str) -> Path:
+        repos[name] = root / name.replace("/", "--")
+        return repos[name]
+
+    math_rows = [{"id": i, "problem": q, "solution": "…", "answer": a, "url": "", "year": 2024}
+                 for i, (q, a) in enumerate(ARITHMETIC)]  # fmt: skip
+    _parquet(repo("HuggingFaceH4/aime_2024") / "data/train-00000-of-00001.parquet", math_rows)
+    _parquet(repo("yentinglin/aime_2025") / "data/train-00000-of-00001.parquet", math_rows)
+    _parquet(repo("MathArena/hmmt_feb_2025") / "data/train-00000-of-00001.parquet",
+             [{"problem_idx": i + 1, "problem": q, "answer": a, "problem_type": ["Algebra"]}
+              for i, (q, a) in enumerate(ARITHMETIC)])  # fmt: skip
+    _jsonl(repo("HuggingFaceH4/MATH-500") / "test.jsonl",
+           [{"problem": q, "solution": "…", "answer": a, "subject": "Algebra", "level": 1,
+             "unique_id": f"test/algebra/{i}.json"} for i, (q, a) in enumerate(ARITHMETIC)])  # fmt: skip
+    gpqa = repo("Idavidrein/gpqa")
+    gpqa.mkdir(parents=True, exist_ok=True)
+    with (gpqa / "gpqa_diamond.csv").open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, ["Question", "Correct Answer", "Incorrect Answer 1", "Incorrect Answer 2",
+                                         "Incorrect Answer 3", "Record ID", "Subdomain"])  # fmt: skip
+        writer.writeheader()
+        for i, (q, a) in enumerate(ARITHMETIC):
+            writer.writerow({"Question": q, "Correct Answer": a, "Incorrect Answer 1": str(int(a) + 1),
+                             "Incorrect Answer 2": str(int(a) + 2), "Incorrect Answer 3": str(int(a) - 1),
+                             "Record ID": f"rec{i}", "Subdomain": "Arithmetic"})  # fmt: skip
+    (gpqa / "gpqa_main.csv").write_text("Question\nnot diamond\n", encoding="utf-8")
+    lcb = repo("livecodebench/code_generation_lite")
+    _jsonl(lcb / "test.jsonl", [lcb_row("old1", "2023-06-01")])
+    for name in ("test2.jsonl", "test3.jsonl"):
+        _jsonl(lcb / name, [lcb_row(name, "2024-05-15")])
+    _jsonl(lcb / "test4.jsonl", [lcb_row("v5a", "2024-08-10")])
+    _jsonl(lcb / "test5.jsonl", [lcb_row("v5b", "2024-11-02", functional=True), lcb_row("v5c", "2025-01-20")])
+    _jsonl(lcb / "test6.jsonl", [lcb_row("v5d", "2025-01-28"), lcb_row("v6a", "2025-02-03", functional=True),
+                                 lcb_row("v6b", "2025-04-30"), lcb_row("late", "2025-05-01")])  # fmt: skip
+    return repos

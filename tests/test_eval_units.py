@@ -1,0 +1,170 @@
+"""`vibe eval`'s parts without a model: metrics against brute force, the card's grader on
+hand-made responses, each benchmark's file layout, LiveCodeBench tests and their grading."""
+
+from __future__ import annotations
+
+import itertools
+import math
+import random
+import statistics
+from pathlib import Path
+
+import pytest
+from fake_hub_datasets import ARITHMETIC, build_datasets
+
+from vibecli.batch.report import pass_at_k
+from vibecli.eval import card_grader
+from vibecli.eval.datasets import CodeTest, EvalProblem, benchmark_problems, decode_tests
+from vibecli.eval.grading import grade_code, grade_math
+from vibecli.eval.metrics import mean_and_stderr, summarize
+from vibecli.eval.registry import BENCHMARKS, card_for, lcb_files, windowed
+from vibecli.eval.runner import loop_cut
+from vibecli.verify.math import math_pool
+
+
+def brute_pass_at_k(outcomes: list[bool], k: int) -> float:
+    """The share of all k-subsets of the samples that hold at least one correct sample."""
+    subsets = list(itertools.combinations(outcomes, k))
+    return sum(any(s) for s in subsets) / len(subsets)
+
+
+def test_pass_at_k_matches_brute_force() -> None:
+    rng = random.Random(3)
+    for _ in range(40):
+        n = rng.randint(1, 9)
+        outcomes = [rng.random() < 0.4 for _ in range(n)]
+        k = rng.randint(1, n)
+        assert pass_at_k(n, sum(outcomes), k) == pytest.approx(brute_pass_at_k(outcomes, k))
+
+
+def test_summary_pass1_stderr_and_cons_against_a_recount() -> None:
+    rng = random.Random(7)
+    k, problems = 4, [f"p{i}" for i in range(6)]
+    samples, grades, truth = [], {}, {}
+    for p in problems:
+        marks = [rng.random() < 0.5 for _ in range(k)]
+        truth[p] = marks
+        for j, ok in enumerate(marks):
+            sid = f"{p}#{j}#off"
+            samples.append(
+                {
+                    "id": sid,
+                    "problem": p,
+                    "sample": j,
+                    "budget": None,
+                    "tokens": 10 + j,
+                    "finish_reason": "length" if j == 3 else "stop",
+                    "run": "r",
+                    "elapsed_s": 2.0,
+                }
+            )
+            grades[f"{sid}@vibe"] = {"correct": ok}
+        grades[f"vote:{p}#off#{k}"] = {"clusters": [[2, 0], [1]]}
+    manifest = {"benchmark": "b", "model": "m", "problems": 6, "settings": {"k": k}}
+    summary = summarize(manifest, samples, grades, grader="vibe", budget=None)
+    per_problem = [sum(m) / k for m in truth.values()]
+    assert summary["pass@1"] == pytest.approx(statistics.mean(per_problem))
+    assert summary["pass@1_stderr"] == pytest.approx(statistics.stdev(per_problem) / math.sqrt(6))
+    assert summary["pass@k"] == pytest.approx(statistics.mean(brute_pass_at_k(m, k) for m in truth.values()))
+    assert summary["cons@k"] == pytest.approx(statistics.mean(float(m[2]) for m in truth.values()))
+    assert summary["cutoff_ratio"] == pytest.approx(0.25) and summary["mean_response_tokens"] == pytest.approx(11.5)
+    assert summary["tokens_per_s"] == pytest.approx(6 * 46 / 2.0)
+    assert mean_and_stderr([0.5]) == (0.5, None)
+
+
+@pytest.mark.parametrize(
+    ("response", "gold", "answer", "correct"),
+    [
+        ("no thinking close \\boxed{85}", "85", None, False),  # no </think> scores 0
+        ("<think>\\boxed{84}</think> first \\boxed{84} then \\boxed{85}", "85", "85", True),  # the last box
+        ("<think>I guess \\boxed{85}</think> so it is 84, \\boxed{84}", "85", "84", False),  # boxes in the thinking
+        ("<think>x</think> The answer is 85.", "85", None, False),  # no box
+        ("<think>x</think> \\boxed{\\dfrac{1}{2}}", "0.5", "\\dfrac{1}{2}", True),  # Hendrycks normalisation
+        ("<think>x</think> \\boxed{1/2}", "\\frac{1}{2}", "1/2", True),
+        ("<think>x</think> \\boxed{2/4}", "\\frac{1}{2}", "2/4", False),  # an unreduced fraction is refused
+        ("<think>x</think> \\boxed{\\sqrt{8}}", "2\\sqrt{2}", "\\sqrt{8}", True),  # SymPy equality
+        ("<think>x</think> \\boxed{10^{3}}", "1000", "10^{3}", False),  # an integer must match as an integer
+        ("<think>x</think> \\boxed{B}", "B", "B", True),  # GPQA: the boxed letter
+        ("<think>x</think> \\boxed{(1, 2)}", "(1,2)", "(1, 2)", True),
+        ("<think>x</think> \\boxed{__import__('os')}", "1", "__import__('os')", False),  # never evaluated
+        ("<think>a</think>b</think> \\boxed{85}", "85", None, False),  # only the text after the first </think>
+    ],
+)
+def test_card_grader_on_hand_made_responses(response: str, gold: str, answer: str | None, correct: bool) -> None:
+    assert card_grader.grade(response, gold) == (answer, correct)
+
+
+def test_both_graders_through_the_worker_pool() -> None:
+    items = [("<think>x</think>\\boxed{0.5}", "\\frac{1}{2}", "boxed"), ("<think>x", "3", "boxed"),
+             ("<think>x</think>\\boxed{\\pi}", "3.14", "boxed")]  # fmt: skip
+    with math_pool() as pool:
+        vibe = list(grade_math(pool, "vibe", items))
+        card = list(grade_math(pool, "card", items))
+    assert [g.correct for g in vibe] == [True, False, True] and vibe[1].verdict == "no_answer"
+    assert [g.correct for g in card] == [True, False, False]
+
+
+def test_every_registered_layout_reads(tmp_path: Path) -> None:
+    repos = build_datasets(tmp_path)
+    for name in ("aime24", "aime25", "hmmt25", "math500"):
+        benchmark = BENCHMARKS[name]
+        problems = benchmark_problems(benchmark, repos[benchmark.repo])
+        assert [(p.problem, p.expected) for p in problems] == ARITHMETIC, name
+    gpqa = benchmark_problems(BENCHMARKS["gpqa-diamond"], repos["Idavidrein/gpqa"])
+    assert len(gpqa) == len(ARITHMETIC) and all(p.mode == "gpqa" for p in gpqa)
+    for problem, (_, answer) in zip(gpqa, ARITHMETIC, strict=True):
+        line = next(line for line in problem.problem.splitlines() if line.startswith(f"{problem.expected}. "))
+        assert line == f"{problem.expected}. {answer}"  # the gold letter names the correct option
+    lcb = repos["livecodebench/code_generation_lite"]
+    v5 = benchmark_problems(BENCHMARKS["livecodebench-v5"], lcb)
+    v6 = benchmark_problems(BENCHMARKS["livecodebench-v6"], lcb)
+    assert [p.id for p in v5] == ["v5a", "v5b", "v5c", "v5d"] and [p.id for p in v6] == ["v6a", "v6b"]
+    custom = benchmark_problems(windowed(BENCHMARKS["livecodebench-v6"], "2024-01-01", "2024-12-31"), lcb)
+    assert [p.id for p in custom] == ["test2.jsonl", "test3.jsonl", "v5a", "v5b"]
+    functional = v6[0]
+    assert functional.fn_name == "addTwo" and functional.starter_code and len(functional.tests) == 2
+    assert functional.tests[1] == CodeTest("10\n-4", "6", functional=True)  # the private test, decoded
+
+
+def test_lcb_windows_download_only_the_files_they_need() -> None:
+    assert lcb_files("2025-02-01", "2025-05-01") == ("test6.jsonl",)
+    assert lcb_files("2024-08-01", "2025-02-01") == ("test4.jsonl", "test5.jsonl", "test6.jsonl")
+    assert "test[7-9].jsonl" in lcb_files("2025-06-01", "2025-09-01")
+
+
+def test_private_tests_that_pickle_anything_but_a_string_are_refused() -> None:
+    import base64
+    import pickle
+    import zlib
+
+    evil = base64.b64encode(zlib.compress(pickle.dumps(Path("/etc/passwd")))).decode()
+    with pytest.raises(pickle.UnpicklingError):
+        decode_tests(evil)
+
+
+def test_code_is_graded_by_running_every_test() -> None:
+    stdin = EvalProblem("s", "sum", None, "code", tests=(CodeTest("2 3\n", "5\n"), CodeTest("10 -4\n", "6\n")))
+    right = "<think>easy</think>\n```python\na, b = map(int, input().split())\nprint(a + b)\n```"
+    wrong = "<think>easy</think>\n```python\na, b = map(int, input().split())\nprint(a - b if a > 5 else a + b)\n```"
+    assert grade_code(stdin, right).correct
+    failed = grade_code(stdin, wrong)
+    assert not failed.correct and "test 2/2: wrong_answer" in failed.detail
+    calls = (CodeTest("2\n3", "5", True), CodeTest("[1]\n[2]", "[1, 2]", True))
+    functional = EvalProblem("f", "sum", None, "code", tests=calls, fn_name="addTwo")
+    method = "class Solution:\n    def addTwo(self, a: Any, b: Any) -> Any:\n        return a + b\n"
+    method = f"<think>x</think>```python\n{method}```"
+    assert grade_code(functional, method).correct  # `Any` comes from LiveCodeBench's import header
+    assert grade_code(functional, "<think>never closed").verdict == "no_answer"
+
+
+def test_loop_guard_reads_a_finished_trace() -> None:
+    looping = "<think>Let me add. " + "but but we we " * 60 + "</think>\\boxed{1}"
+    cut = loop_cut(looping)
+    assert cut is not None and cut[0] < len(looping) - len("</think>\\boxed{1}") and "but" in cut[1]
+    assert loop_cut("<think>" + " ".join(f"{i}+1={i + 1}" for i in range(200)) + "</think>") is None
+
+
+def test_card_numbers_follow_the_checkpoint_name() -> None:
+    assert card_for("VibeThinker-1.5B-exl2-4bpw", "aime25").pass_at_1 == pytest.approx(0.744)  # type: ignore[union-attr]
+    assert card_for("WeiboAI/VibeThinker-3B", "livecodebench-v6").pass_at_1 == pytest.approx(0.802)  # type: ignore[union-attr]
+    assert card_for("demo", "aime25") is None and card_for("VibeThinker-3B", "math500") is None
