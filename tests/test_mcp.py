@@ -39,7 +39,8 @@ def test_tools_are_listed_with_input_and_output_schemas(session: Session) -> Non
             assert prop.get("description"), f"{tool.name}.{name} has no description"
     solve = tools["solve"]
     assert solve.input_schema["required"] == ["problem"]
-    assert {"mode", "think_budget", "max_tokens", "expected", "include_thinking"} <= set(solve.input_schema["properties"])
+    options = {"mode", "think_budget", "max_tokens", "expected", "include_thinking"}
+    assert options <= set(solve.input_schema["properties"])
     assert "ctx" not in solve.input_schema["properties"]
     assert {"final_answer", "answer", "finish_reason", "tokens"} <= set(solve.output_schema["properties"])
     assert solve.annotations is not None and solve.annotations.read_only_hint
@@ -61,7 +62,8 @@ def test_solve_answers_85_with_progress_notifications(session: Session) -> None:
     values = [value for value, _, _ in progress]
     assert values == sorted(set(values)) and values[0] > 0, progress
     assert progress[0][1] == 40960 and "thinking" in str(progress[0][2])
-    assert "answering" in str(progress[-1][2]) and progress[-1][0] <= out["tokens"]["thinking"] + out["tokens"]["answer"]
+    generated = out["tokens"]["thinking"] + out["tokens"]["answer"]
+    assert "answering" in str(progress[-1][2]) and progress[-1][0] <= generated
     assert "solve · math · stop" in session.log()
 
 

@@ -57,9 +57,11 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
 
 async def _session(url: str, key: str | None, work: Any) -> Any:
     headers = {"Authorization": f"Bearer {key}"} if key else {}
-    async with httpx2.AsyncClient(headers=headers, timeout=120) as http:
-        async with Client(streamable_http_client(url, http_client=http)) as client:
-            return await work(client)
+    async with (
+        httpx2.AsyncClient(headers=headers, timeout=120) as http,
+        Client(streamable_http_client(url, http_client=http)) as client,
+    ):
+        return await work(client)
 
 
 @pytest.mark.slow
