@@ -31,13 +31,11 @@ def mcp_command(
     mode: cli_options.Mode = None,
     temperature: cli_options.Temperature = None,
     top_p: cli_options.TopP = None,
-    top_k: Annotated[int | None, typer.Option("--top-k", help="0 is off (the default).")] = None,
+    top_k: cli_options.TopK = None,
     max_tokens: cli_options.MaxTokens = None,
-    seed: Annotated[int | None, typer.Option("--seed", help="Seed for reproducible sampling.")] = None,
+    seed: cli_options.Seed = None,
     think_budget: cli_options.ThinkBudget = None,
-    budget_message: Annotated[
-        str | None, typer.Option("--budget-message", help="Text appended to the thinking when it is cut short.")
-    ] = None,
+    budget_message: cli_options.BudgetMessage = None,
     loop_guard: cli_options.LoopGuard = None,
     transport: Annotated[
         str, typer.Option("--transport", help="stdio (the client starts vibe) or http (streamable HTTP).")
@@ -98,10 +96,11 @@ def _serve(
     max_queue: int, quiet: bool,
 ) -> None:  # fmt: skip
     from vibecli.cli.serve import _listen
+    from vibecli.engine.exl2_runtime import stdout_to_stderr  # fd 1 to stderr: stdio's stdout is the protocol's
     from vibecli.mcp.checks import Checkers
     from vibecli.mcp.engine import SharedEngine
     from vibecli.mcp.server import create_server, stderr_log
-    from vibecli.mcp.transport import HTTP_PATH, serve_http, serve_stdio, stdout_to_stderr
+    from vibecli.mcp.transport import HTTP_PATH, serve_http, serve_stdio
     from vibecli.prompting.templates import load_templates
     from vibecli.reasoning.solve import select_template
 

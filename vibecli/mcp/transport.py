@@ -1,19 +1,15 @@
 """Serving the MCP server: over stdio (the client starts `vibe mcp` itself) or streamable HTTP.
 
 On stdio, stdout is the protocol's: the SDK points file descriptor 1 at stderr while it serves,
-and a model loaded before that (`--preload`) is loaded with descriptor 1 on stderr too, so no
-library's stray print can reach the client as a broken message.
+and `vibe mcp --preload` loads the model before that under `stdout_to_stderr`, so no library's
+stray print can reach the client as a broken message.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hmac
 import json
-import os
 import socket
-import sys
-from collections.abc import Iterator
 
 import anyio
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -21,20 +17,6 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from vibecli.mcp.server import VibeMCPServer
 
 HTTP_PATH = "/mcp"
-
-
-@contextlib.contextmanager
-def stdout_to_stderr() -> Iterator[None]:
-    """Send everything written to file descriptor 1 (Python's or a native library's) to stderr."""
-    sys.stdout.flush()
-    saved = os.dup(1)
-    os.dup2(2, 1)
-    try:
-        yield
-    finally:
-        sys.stdout.flush()
-        os.dup2(saved, 1)
-        os.close(saved)
 
 
 def serve_stdio(server: VibeMCPServer) -> None:
