@@ -37,16 +37,35 @@ A small local reasoning model (VibeThinker) and exact checkers. `solve` hands a 
 competitive-programming, STEM or logic problem to the model, which thinks step by step before \
 answering: strong at verifiable reasoning, weak at world knowledge. `verify_math`, `check_equation`, \
 `check_ode` and `verify_code` check answers exactly (SymPy, substitution, a code sandbox), whoever wrote them."""
-SOLVER = ToolAnnotations(read_only_hint=True, open_world_hint=False)
 MODEL_INFO = (
     "The model behind `solve`: name, backend, device, context length, whether it is loaded yet, the server's "
     "token limit and concurrency, and the solve calls running and queued."
 )
+SOLVER = ToolAnnotations(read_only_hint=True, open_world_hint=False)
 CHECKER = ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=False)
+
+# What a model choosing tools reads about each argument.
+PROBLEM = "The whole problem, self-contained: the model sees nothing else."
+THINK_BUDGET = "Stop thinking after this many tokens and force the answer (0: no thinking). Default: the server's."
+EXPECTED = "A reference answer: the final answer is checked against it (math)."
+INCLUDE_THINKING = "Also return the thinking trace (often thousands of tokens)."
+PRED = "The answer to check; a whole response works (its final answer is taken)."
+EQUATION = "An equation, or a system separated by ';': 'x^2 - 5x + 6 = 0', 'x + y = 3; x - y = 1'. Plain or LaTeX."
+CLAIMED = "The claimed solutions: 'x = 2, x = 3', '2, 3', 'x=1, y=2; x=2, y=1', or 'no solution'."
+ODE = "The differential equation in y(x): \"y'' + y = 0\", 'dy/dx = 2x', plain or LaTeX."
+ODE_SOLUTION = "The claimed solution: 'y = C1 sin(x) + C2 cos(x)'."
+INITIAL_CONDITIONS = 'Initial conditions to check too: "y(0)=1, y\'(0)=0".'
+CODE = "A Python program, or a whole response (its last ```python block is taken)."
+TESTS = (
+    "stdin/stdout cases [{input, output}, ...], or a Python script of asserts run after the code "
+    "(HumanEval style: a check(candidate) function is called with the code's function)."
+)
+ENTRY_POINT = "The function an assert script's check() receives (default: the only one)."
+FLOAT_TOLERANCE = "Accept stdout numbers within this relative tolerance."
 
 
 class VibeMCPServer(MCPServer[Any]):
-    """`MCPServer` whose tool errors are one sentence: the first bad argument, or vibe's own message."""
+    """`MCPServer` whose tool errors are one sentence: the most specific bad argument, or vibe's own message."""
 
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None
@@ -104,26 +123,6 @@ def create_server(
         return json.dumps(engine.describe(), indent=2)
 
     return server
-
-
-# What a model choosing tools reads about each argument.
-PROBLEM = "The whole problem, self-contained: the model sees nothing else."
-THINK_BUDGET = "Stop thinking after this many tokens and force the answer (0: no thinking). Default: the server's."
-EXPECTED = "A reference answer: the final answer is checked against it (math)."
-INCLUDE_THINKING = "Also return the thinking trace (often thousands of tokens)."
-PRED = "The answer to check; a whole response works (its final answer is taken)."
-EQUATION = "An equation, or a system separated by ';': 'x^2 - 5x + 6 = 0', 'x + y = 3; x - y = 1'. Plain or LaTeX."
-CLAIMED = "The claimed solutions: 'x = 2, x = 3', '2, 3', 'x=1, y=2; x=2, y=1', or 'no solution'."
-ODE = "The differential equation in y(x): \"y'' + y = 0\", 'dy/dx = 2x', plain or LaTeX."
-ODE_SOLUTION = "The claimed solution: 'y = C1 sin(x) + C2 cos(x)'."
-INITIAL_CONDITIONS = 'Initial conditions to check too: "y(0)=1, y\'(0)=0".'
-CODE = "A Python program, or a whole response (its last ```python block is taken)."
-TESTS = (
-    "stdin/stdout cases [{input, output}, ...], or a Python script of asserts run after the code "
-    "(HumanEval style: a check(candidate) function is called with the code's function)."
-)
-ENTRY_POINT = "The function an assert script's check() receives (default: the only one)."
-FLOAT_TOLERANCE = "Accept stdout numbers within this relative tolerance."
 
 
 def _add_solve(
