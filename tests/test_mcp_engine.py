@@ -111,6 +111,24 @@ def test_a_consumer_that_stops_early_frees_its_row(demo_backend: Any) -> None:
         scheduler.close()
 
 
+def test_a_cancelled_call_leaves_the_queue_without_generating(demo_backend: Any) -> None:
+    recording = _Recording(demo_backend)
+    scheduler = Scheduler(recording, concurrency=1, max_queue=8)
+    call = ScheduledBackend(recording, scheduler).for_call()  # type: ignore[arg-type]
+    plan = plan_solve(Config(temperature=0.0), load_templates(), "What is 48 + 37?")
+    items: list[Any] = []
+    consumer = threading.Thread(target=lambda: items.extend(call.stream(plan.request)))
+    consumer.start()
+    _wait(lambda: scheduler.queued == 1, "the request to queue", timeout_s=30)
+    call.cancel()  # the client gave up while its request waited
+    scheduler.start()
+    try:
+        consumer.join(30)
+    finally:
+        scheduler.close()
+    assert [item.reason for item in items] == ["cancelled"] and recording.batches == []
+
+
 def _plan(budget: int | None = None, max_tokens: int = 1000) -> Any:
     return plan_solve(Config(think_budget=budget, max_tokens=max_tokens), load_templates(), "What is 1 + 1?")
 

@@ -109,7 +109,7 @@ def test_a_non_loopback_host_needs_an_api_key() -> None:
 @pytest.mark.parametrize(
     ("args", "code", "message"),
     [
-        (["--port", "9000"], 2, "apply to --transport http"),
+        (["--port", "9000"], 2, "--host and --port apply to --transport http"),
         (["--transport", "ftp"], 2, "--transport must be stdio or http"),
         (["--mode", "algebra"], 2, "unknown mode 'algebra'"),
         (["--model", "no-such-model"], 3, "neither a directory nor a known name"),

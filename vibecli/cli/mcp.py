@@ -76,8 +76,8 @@ def mcp_command(
     )  # fmt: skip
     if transport not in TRANSPORTS:
         raise UsageError(f"--transport must be stdio or http, not '{transport}'")
-    if transport == "stdio" and (host is not None or port is not None or api_key):
-        raise UsageError("--host, --port and --api-key apply to --transport http")
+    if transport == "stdio" and (host is not None or port is not None):
+        raise UsageError("--host and --port apply to --transport http")
     from vibecli.cli.serve import is_loopback
 
     host = host or "127.0.0.1"

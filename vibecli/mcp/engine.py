@@ -22,10 +22,26 @@ from vibecli.ui.console import Terminal
 
 
 class ScheduledBackend:
-    """A `Backend` whose generations wait their turn in `scheduler` and run in its batches."""
+    """A `Backend` whose generations wait their turn in `scheduler` and run in its batches.
+
+    `for_call()` gives one tool call its own view, so that `cancel()` stops that call's
+    generations at once, whether they run or still wait in the queue.
+    """
 
     def __init__(self, backend: Backend, scheduler: Scheduler) -> None:
         self.backend, self.scheduler = backend, scheduler
+        self._lock = threading.Lock()
+        self._jobs: set[Job] = set()
+        self._cancelled = False
+
+    def for_call(self) -> ScheduledBackend:
+        return ScheduledBackend(self.backend, self.scheduler)
+
+    def cancel(self) -> None:
+        with self._lock:
+            self._cancelled = True
+            for job in self._jobs:
+                job.cancel.set()
 
     @property
     def info(self) -> ModelInfo:
@@ -41,9 +57,13 @@ class ScheduledBackend:
         """The job's items as the engine thread delivers them; raises `QueueFull` when too many wait."""
         items: queue.SimpleQueue[StreamItem] = queue.SimpleQueue()
         job = Job(request, deliver=items.put, cancel=cancel or threading.Event())
-        self.scheduler.submit(job)
+        with self._lock:
+            if self._cancelled:
+                job.cancel.set()
+            self._jobs.add(job)
         finished = False
         try:
+            self.scheduler.submit(job)
             while not finished:
                 item = items.get()
                 finished = isinstance(item, Finished)
@@ -51,6 +71,8 @@ class ScheduledBackend:
         finally:
             if not finished:  # the consumer stopped early: free the row
                 job.cancel.set()
+            with self._lock:
+                self._jobs.discard(job)
 
     # Only `stream` goes through the scheduler; batching is the scheduler's job, not the caller's.
     def stream_batch(

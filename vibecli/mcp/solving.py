@@ -21,9 +21,9 @@ import anyio.from_thread
 import anyio.to_thread
 
 from vibecli.config import Config
-from vibecli.engine.backend import Backend
 from vibecli.engine.types import GenerationRequest
 from vibecli.errors import UsageError
+from vibecli.mcp.engine import ScheduledBackend
 from vibecli.mcp.schemas import MathVerdict, SolveOutput, TokenCounts
 from vibecli.prompting.templates import PromptTemplate
 from vibecli.reasoning.controls import ThinkingControls
@@ -103,19 +103,20 @@ class ProgressThrottle:
         self.total = plan.request.max_new_tokens
         self.interval_s = interval_s
         self._sent_at = float("-inf")
-        self._sent = 0
+        self._sent = self._thinking = 0
         self._answering = False
 
     def update(self, event: SolveEvent, now: float | None = None) -> Progress | None:
         now = time.monotonic() if now is None else now
         if isinstance(event, ThinkingDelta) and not self._answering:
+            self._thinking = event.tokens
             if now - self._sent_at < self.interval_s:
                 return None
             what = f"thinking: {event.tokens} of {self.thinking_total} tokens"
             return self._send(event.tokens, self.thinking_total, what, now)
         if isinstance(event, AnswerDelta) and not self._answering:
             self._answering = True
-            return self._send(event.tokens, self.total, f"answering after {self._sent} thinking tokens", now)
+            return self._send(event.tokens, self.total, f"answering after {self._thinking} thinking tokens", now)
         return None
 
     def _send(self, value: int, total: int, message: str, now: float) -> Progress | None:
@@ -126,14 +127,14 @@ class ProgressThrottle:
 
 
 async def generate(
-    backend: Backend, plan: SolvePlan, report: Report, on_finish: Callable[[SolveResult], None]
+    engine: ScheduledBackend, plan: SolvePlan, report: Report, on_finish: Callable[[SolveResult], None]
 ) -> SolveResult:
-    """Run `plan` on `backend` in a worker thread; cancelling this call stops the generation.
+    """Run `plan` on `engine` in a worker thread; cancelling this call stops the generation.
 
     `report` is awaited on the event loop for each progress step; `on_finish` is called on the
     worker thread with every result, a cancelled one included (its caller is gone by then).
     """
-    cancel = threading.Event()
+    cancel, backend = threading.Event(), engine.for_call()
 
     def publish(progress: Progress) -> None:
         if cancel.is_set():
@@ -158,7 +159,9 @@ async def generate(
     try:
         return await anyio.to_thread.run_sync(work, abandon_on_cancel=True)
     except anyio.get_cancelled_exc_class():
-        cancel.set()  # the client cancelled: the generation stops within a token, its row is freed
+        # The client cancelled: the request leaves the queue, or its row stops within a step.
+        cancel.set()
+        backend.cancel()
         raise
 
 
