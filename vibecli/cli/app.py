@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from vibecli import __version__
-from vibecli.cli import batch, config_cmd, doctor, eval, models, repl, serve, solve, verify
+from vibecli.cli import batch, config_cmd, doctor, eval, mcp, models, repl, serve, solve, verify
 from vibecli.cli.common import EXIT_CODES_HELP
 
 app = typer.Typer(
@@ -25,6 +25,7 @@ app.add_typer(verify.app, name="verify")
 app.command("batch")(batch.batch_command)
 app.command("repl")(repl.repl_command)
 app.command("serve")(serve.serve_command)
+app.command("mcp")(mcp.mcp_command)
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(models.app, name="models")
 app.command("doctor")(doctor.doctor_command)

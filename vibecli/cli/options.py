@@ -58,3 +58,8 @@ Cache = Annotated[
     str | None,
     typer.Option("--cache", autocompletion=complete_cache, help="exl2: KV cache fp16, q8, q6 or q4. [fp16]"),
 ]
+TopK = Annotated[int | None, typer.Option("--top-k", help="0 is off (the default).")]
+Seed = Annotated[int | None, typer.Option("--seed", help="Seed for reproducible sampling.")]
+BudgetMessage = Annotated[
+    str | None, typer.Option("--budget-message", help="Text appended to the thinking when it is cut short.")
+]

@@ -1,0 +1,161 @@
+"""Generation behind the MCP tools: solves share the scheduler's batches, a client's cancellation
+stops its generation, progress is throttled and always rises."""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mcp_client import Progress, mcp_session
+
+from vibecli.config import Config
+from vibecli.errors import UsageError
+from vibecli.mcp.engine import ScheduledBackend
+from vibecli.mcp.solving import ProgressThrottle, plan_solve
+from vibecli.prompting.templates import load_templates
+from vibecli.reasoning.solve import AnswerDelta, SolveResult, ThinkingDelta, solve_stream
+from vibecli.serve.scheduler import Scheduler
+
+
+def _wait(condition: Callable[[], bool], what: str, timeout_s: float = 120) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+
+
+@pytest.mark.slow
+def test_cancelling_a_solve_stops_its_generation(tiny_model_dir: Path, tmp_path: Path) -> None:
+    """The random tiny model never stops on its own: only the client's cancellation ends its solve."""
+    args = ["--model", str(tiny_model_dir), "--max-tokens", "100000", "--loop-guard", "off", "-t", "0", "-c", "1"]
+    with mcp_session(*args, stderr=tmp_path / "stderr.log") as session:
+        progress: list[Progress] = []
+        call = session.start("solve", {"problem": "Compute 2 + 2."}, progress)
+        # (Untagged output reports no progress for its first 1024 characters; the resource shows the row.)
+        _wait(lambda: session.resource("vibe://model").get("running") == 1, "the generation to start")
+        time.sleep(1)
+        call.cancel()
+        _wait(lambda: session.resource("vibe://model")["running"] == 0, "the generation to stop", timeout_s=30)
+        _wait(lambda: "cancelled" in session.log(), "the cancelled solve's log line", timeout_s=10)
+        line = next(line for line in session.log().splitlines() if "cancelled" in line)
+        generated = sum(int(n) for n in re.findall(r"(\d+) (?:thinking|answer) tokens", line))
+        assert 0 < generated < 100000, line
+        # With one row the engine would be stuck behind a generation still running.
+        after = session.call("solve", {"problem": "Compute 3 + 3.", "max_tokens": 8})
+        assert not after.is_error and after.structured_content is not None
+        assert after.structured_content["finish_reason"] in ("length", "budget")  # stopped at its own cap
+        assert session.resource("vibe://model")["queued"] == 0
+
+
+class _Recording:
+    """The demo backend, noting the size of every batch the scheduler runs."""
+
+    def __init__(self, backend: Any) -> None:
+        self.backend, self.batches = backend, []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.backend, name)
+
+    def stream_batch(self, requests: Any, *, cancels: Any) -> Any:
+        self.batches.append(len(requests))
+        return self.backend.stream_batch(requests, cancels=cancels)
+
+
+@pytest.mark.slow
+def test_concurrent_solves_run_in_one_batch(demo_backend: Any) -> None:
+    recording = _Recording(demo_backend)
+    scheduler = Scheduler(recording, concurrency=4, max_queue=8)
+    shared = ScheduledBackend(recording, scheduler)  # type: ignore[arg-type]
+    config = Config(temperature=0.0)
+    plans = [plan_solve(config, load_templates(), f"What is {a} + {b}?") for a, b in ((48, 37), (12, 30))]
+    results: list[SolveResult] = []
+
+    def solve(index: int) -> None:
+        plan = plans[index]
+        *_, result = solve_stream(shared, plan.template, plan.problem, request=plan.request, controls=plan.controls)
+        assert isinstance(result, SolveResult)
+        results.append(result)
+
+    threads = [threading.Thread(target=solve, args=(i,)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    _wait(lambda: scheduler.queued == 2, "both solves to queue", timeout_s=30)
+    scheduler.start()
+    try:
+        for thread in threads:
+            thread.join(60)
+    finally:
+        scheduler.close()
+    assert recording.batches == [2]
+    assert sorted(r.final_answer or "" for r in results) == ["42", "85"]
+
+
+def test_a_consumer_that_stops_early_frees_its_row(demo_backend: Any) -> None:
+    scheduler = Scheduler(demo_backend, concurrency=1, max_queue=8)
+    shared = ScheduledBackend(demo_backend, scheduler)
+    plan = plan_solve(Config(temperature=0.0), load_templates(), "What is 48 + 37?")
+    scheduler.start()
+    try:
+        stream = shared.stream(plan.request)
+        next(stream)
+        stream.close()  # the caller went away after the first token
+        _wait(lambda: scheduler.running == 0, "the row to be freed", timeout_s=30)
+        *_, finished = shared.stream(plan.request)
+        assert finished.reason == "stop"  # type: ignore[union-attr]
+    finally:
+        scheduler.close()
+
+
+def test_a_cancelled_call_leaves_the_queue_without_generating(demo_backend: Any) -> None:
+    recording = _Recording(demo_backend)
+    scheduler = Scheduler(recording, concurrency=1, max_queue=8)
+    call = ScheduledBackend(recording, scheduler).for_call()  # type: ignore[arg-type]
+    plan = plan_solve(Config(temperature=0.0), load_templates(), "What is 48 + 37?")
+    items: list[Any] = []
+    consumer = threading.Thread(target=lambda: items.extend(call.stream(plan.request)))
+    consumer.start()
+    _wait(lambda: scheduler.queued == 1, "the request to queue", timeout_s=30)
+    call.cancel()  # the client gave up while its request waited
+    scheduler.start()
+    try:
+        consumer.join(30)
+    finally:
+        scheduler.close()
+    assert [item.reason for item in items] == ["cancelled"] and recording.batches == []
+
+
+def _plan(budget: int | None = None, max_tokens: int = 1000) -> Any:
+    return plan_solve(Config(think_budget=budget, max_tokens=max_tokens), load_templates(), "What is 1 + 1?")
+
+
+def test_progress_is_throttled_rising_and_against_the_budget() -> None:
+    throttle = ProgressThrottle(_plan(budget=500), interval_s=1.0)
+    first = throttle.update(ThinkingDelta("a", 3), now=10.0)
+    assert first is not None and (first.progress, first.total) == (3, 500) and "thinking: 3 of 500" in first.message
+    assert throttle.update(ThinkingDelta("b", 9), now=10.5) is None  # within the interval
+    later = throttle.update(ThinkingDelta("c", 20), now=11.2)
+    assert later is not None and later.progress == 20
+    answering = throttle.update(AnswerDelta("x", 25), now=11.3)
+    assert answering is not None and answering.total == 1000 and "answering after 20" in answering.message
+    assert throttle.update(AnswerDelta("y", 40), now=20.0) is None  # one report for the answer
+    same = ProgressThrottle(_plan())
+    assert same.update(ThinkingDelta("a", 4), now=1.0) is not None
+    assert same.update(AnswerDelta("b", 4), now=1.1) is None  # progress must rise: nothing new to say
+
+
+def test_a_call_overrides_the_servers_settings_within_its_limits() -> None:
+    config = Config(mode="auto", max_tokens=2000, temperature=0.0)
+    plan = plan_solve(config, load_templates(), " What is 2 + 2? ", mode="code", think_budget=50, max_tokens=100)
+    assert plan.template.name == "code" and plan.controls.budget == 50 and plan.request.max_new_tokens == 100
+    assert plan.problem == "What is 2 + 2?" and plan.request.sampling.temperature == 0.0
+    default = plan_solve(config, load_templates(), "What is 2 + 2?")
+    assert default.template.name == "math" and default.request.max_new_tokens == 2000
+    with pytest.raises(UsageError, match="above this server's limit of 2000"):
+        plan_solve(config, load_templates(), "1 + 1?", max_tokens=2001)
+    with pytest.raises(UsageError, match="unknown mode"):
+        plan_solve(config, load_templates(), "1 + 1?", mode="nope")

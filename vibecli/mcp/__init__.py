@@ -1,0 +1,7 @@
+"""`vibe mcp`: the model and vibe's checkers as Model Context Protocol tools for agents.
+
+`engine` loads the model once and runs every generation through one shared scheduler;
+`solving` turns a `solve` call into a request and a progress stream; `checks` runs the
+verifiers off the event loop; `server` declares the tools, prompts and resources on the
+official MCP SDK; `transport` serves them over stdio or streamable HTTP.
+"""

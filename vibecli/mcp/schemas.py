@@ -1,0 +1,72 @@
+"""What the tools return: pydantic models, so each tool publishes an output schema and its
+result comes back as structured content (and as the same JSON in a text block)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+
+class TokenCounts(BaseModel):
+    prompt: int = Field(description="Prompt tokens.")
+    thinking: int = Field(description="Tokens of the thinking trace (up to and including </think>).")
+    answer: int = Field(description="Tokens of the answer after the thinking.")
+
+
+class MathVerdict(BaseModel):
+    verdict: Literal["equal", "not_equal", "undecided"] = Field(
+        description="undecided when an answer cannot be parsed or the check timed out."
+    )
+    equal: bool | None = Field(description="true, false, or null when undecided.")
+    reason: str = Field(description="Why, in a few words (e.g. 'numerically equal', 'cannot parse ...').")
+    gold: str = Field(description="The reference answer as compared.")
+    pred: str = Field(description="The predicted answer as compared (the final answer of a full response).")
+
+
+class SubstitutionVerdict(BaseModel):
+    verdict: Literal["correct", "incorrect", "undecided"]
+    correct: bool | None = Field(description="true, false, or null when undecided.")
+    reason: str = Field(description="Why: which root fails, which solution is missing, or why it is undecided.")
+
+
+class CaseOutcome(BaseModel):
+    index: int = Field(description="The test's position, from 1.")
+    verdict: Literal["passed", "wrong_answer", "runtime_error", "time_limit", "memory_limit"]
+    seconds: float
+    detail: str = Field(description="Expected and actual output, or the error's last line; empty when passed.")
+
+
+class CodeVerdict(BaseModel):
+    verdict: Literal["passed", "failed"] = Field(description="passed when every test passed.")
+    passed: int
+    total: int
+    tests: list[CaseOutcome]
+    sandbox: str = Field(description="The isolation in force: bubblewrap, unshare or rlimits.")
+
+
+class StdioCase(BaseModel):
+    """One stdin/stdout case."""
+
+    input: str = Field(description="Fed to the program's stdin.")
+    output: str = Field(description="Expected stdout (compared line by line, numbers as numbers).")
+
+
+class SolveOutput(BaseModel):
+    final_answer: str | None = Field(
+        description="The extracted final answer: the \\boxed{} content in math, the program in code mode; "
+        "null when none could be extracted (see finish_reason)."
+    )
+    answer: str = Field(description="The model's whole answer after its thinking.")
+    finish_reason: Literal["stop", "length", "cancelled", "budget", "loop", "error"] = Field(
+        description="stop: finished; length: hit max_tokens; budget: the thinking budget forced the answer; "
+        "loop: a looping trace forced the answer."
+    )
+    mode: str = Field(description="The prompt template used.")
+    model: str
+    tokens: TokenCounts
+    seconds: float = Field(description="Wall time of the generation.")
+    thinking: str | None = Field(default=None, description="The thinking trace, when include_thinking was set.")
+    verification: MathVerdict | None = Field(
+        default=None, description="The final answer checked against `expected`, when it was given."
+    )
