@@ -39,10 +39,14 @@ def test_tools_are_listed_with_input_and_output_schemas(session: Session) -> Non
             assert prop.get("description"), f"{tool.name}.{name} has no description"
     solve = tools["solve"]
     assert solve.input_schema["required"] == ["problem"]
-    options = {"mode", "think_budget", "max_tokens", "expected", "include_thinking"}
+    options = {"mode", "think_budget", "max_tokens", "samples", "expected", "include_thinking"}
     assert options <= set(solve.input_schema["properties"])
     assert "ctx" not in solve.input_schema["properties"]
-    assert {"final_answer", "answer", "finish_reason", "tokens"} <= set(solve.output_schema["properties"])
+    samples = solve.input_schema["properties"]["samples"]
+    assert (samples["type"], samples["minimum"], samples["maximum"], samples["default"]) == ("integer", 1, 64, 1)
+    assert "majority" in samples["description"] and "vote" in solve.description
+    returned = {"final_answer", "answer", "finish_reason", "tokens", "vote", "samples", "verification"}
+    assert returned <= set(solve.output_schema["properties"])
     assert solve.annotations is not None and solve.annotations.read_only_hint
     assert set(tools["verify_math"].input_schema["required"]) == {"pred", "gold"}
 
@@ -81,6 +85,48 @@ def test_solve_options_thinking_budget_and_expected(session: Session) -> None:
     assert wrong is not None and wrong["verification"]["verdict"] == "not_equal"
     forced = session.call("solve", {"problem": "What is 48 + 37?", "think_budget": 0}).structured_content
     assert forced is not None and forced["finish_reason"] == "budget" and forced["tokens"]["thinking"] == 0
+
+
+@pytest.mark.slow
+def test_solve_with_samples_votes_on_the_answer(session: Session) -> None:
+    progress: list[Progress] = []
+    result = session.call("solve", {"problem": "What is 48 + 37?", "samples": 3, "expected": "85"}, progress)
+    assert not result.is_error, _text(result)
+    out = result.structured_content
+    assert out is not None and json.loads(_text(result)) == out
+    assert out["final_answer"] == "85" and out["verification"]["verdict"] == "equal"
+    vote = out["vote"]
+    assert (vote["answer"], vote["size"], vote["k"], vote["winner"]) == ("85", 3, 3, 0)
+    assert vote["clusters"] == [{"answer": "85", "samples": [0, 1, 2]}] and vote["tally"] == "85 ×3"
+    assert [(s["index"], s["seed"], s["final_answer"]) for s in out["samples"]] == [(0, 0, "85"), (1, 1, "85"),
+                                                                                    (2, 2, "85")]  # fmt: skip
+    winner = out["samples"][0]
+    assert out["tokens"]["thinking"] == winner["thinking_tokens"] > 0 and out["tokens"]["prompt"] > 0
+    assert out["tokens"]["thinking"] + out["tokens"]["answer"] == winner["tokens"]
+    # The samples' tokens summed against 3 times the token cap, rising to the last sample done.
+    values = [value for value, _, _ in progress]
+    assert values == sorted(set(values)) and values[0] > 0, progress
+    assert {total for _, total, _ in progress} == {3 * 40960}
+    assert progress[-1][0] == sum(s["tokens"] for s in out["samples"]) and "3 done" in str(progress[-1][2])
+    assert "solve · math · 3 samples · 85 ×3" in session.log()
+
+
+@pytest.mark.slow
+def test_samples_with_forced_answers_and_thinking(session: Session) -> None:
+    """A budget of 0 forces every sample's answer in a second round through the scheduler."""
+    result = session.call("solve", {"problem": "What is 48 + 37?", "samples": 2, "think_budget": 0,
+                                    "include_thinking": True, "expected": "85"})  # fmt: skip
+    out = result.structured_content
+    assert out is not None and not result.is_error, _text(result)
+    assert [s["finish_reason"] for s in out["samples"]] == ["budget", "budget"]
+    assert [s["thinking_tokens"] for s in out["samples"]] == [0, 0]
+    final = out["final_answer"]
+    assert final is not None and out["finish_reason"] == "budget" and out["vote"]["size"] == 2  # -t 0: one answer
+    assert out["thinking"] is not None and out["verification"]["pred"] == final
+    assert out["verification"]["verdict"] == ("equal" if final == "85" else "not_equal")
+    single = session.call("solve", {"problem": "What is 48 + 37?", "samples": 1}).structured_content
+    assert single is not None and single["final_answer"] == "85"
+    assert single["vote"] is None and single["samples"] is None  # one sample: a plain solve
 
 
 @pytest.mark.slow
@@ -133,6 +179,9 @@ def test_verify_code_gives_per_test_verdicts(session: Session) -> None:
         ("solve", {"problem": "1+1?", "mode": "algebra"}, "unknown mode 'algebra' (available: auto, code,"),
         ("solve", {"problem": "   "}, "the problem is empty"),
         ("solve", {"problem": "1+1?", "max_tokens": 10**6}, "above this server's limit of 40960"),
+        ("solve", {"problem": "1+1?", "samples": 0}, "invalid argument 'samples': input should be greater than or"),
+        ("solve", {"problem": "1+1?", "samples": 1000}, "invalid argument 'samples': input should be less than or"),
+        ("solve", {"problem": "1+1?", "samples": "many"}, "invalid argument 'samples': input should be a valid int"),
         ("verify_math", {"pred": 5, "gold": "5"}, "invalid argument 'pred': input should be a valid string"),
         ("verify_code", {"code": "print(1)", "tests": [{"input": ""}]}, "missing required argument 'tests[0].output'"),
         ("verify_code", {"code": "print(1)", "tests": []}, "'tests' must be an assert script or 1 to 200"),

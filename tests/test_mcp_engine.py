@@ -1,5 +1,5 @@
-"""Generation behind the MCP tools: solves share the scheduler's batches, a client's cancellation
-stops its generation, progress is throttled and always rises."""
+"""Generation behind the MCP tools: solves and samples share the scheduler's batches, a client's
+cancellation stops its generations, progress is throttled and always rises."""
 
 from __future__ import annotations
 
@@ -10,16 +10,18 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 from mcp_client import Progress, mcp_session
 
 from vibecli.config import Config
 from vibecli.errors import UsageError
 from vibecli.mcp.engine import ScheduledBackend
-from vibecli.mcp.solving import ProgressThrottle, plan_solve
+from vibecli.mcp.solving import ProgressThrottle, SamplesProgress, plan_solve, sample_and_vote
 from vibecli.prompting.templates import load_templates
+from vibecli.reasoning.samples import SamplesResult, SampleUpdate, sample_requests
 from vibecli.reasoning.solve import AnswerDelta, SolveResult, ThinkingDelta, solve_stream
-from vibecli.serve.scheduler import Scheduler
+from vibecli.serve.scheduler import QueueFull, Scheduler
 
 
 def _wait(condition: Callable[[], bool], what: str, timeout_s: float = 120) -> None:
@@ -32,7 +34,8 @@ def _wait(condition: Callable[[], bool], what: str, timeout_s: float = 120) -> N
 @pytest.mark.slow
 def test_cancelling_a_solve_stops_its_generation(tiny_model_dir: Path, tmp_path: Path) -> None:
     """The random tiny model never stops on its own: only the client's cancellation ends its solve."""
-    args = ["--model", str(tiny_model_dir), "--max-tokens", "100000", "--loop-guard", "off", "-t", "0", "-c", "1"]
+    args = ["--model", str(tiny_model_dir), "--max-tokens", "100000", "--loop-guard", "off", "-t", "0", "-c", "1",
+            "--max-queue", "4"]  # fmt: skip
     with mcp_session(*args, stderr=tmp_path / "stderr.log") as session:
         progress: list[Progress] = []
         call = session.start("solve", {"problem": "Compute 2 + 2."}, progress)
@@ -51,6 +54,26 @@ def test_cancelling_a_solve_stops_its_generation(tiny_model_dir: Path, tmp_path:
         assert after.structured_content["finish_reason"] in ("length", "budget")  # stopped at its own cap
         assert session.resource("vibe://model")["queued"] == 0
 
+        # Samples: with one row, one runs and two wait; cancelling the call stops the one, drops the two.
+        too_many = session.call("solve", {"problem": "Compute 2 + 2.", "samples": 5})
+        assert too_many.is_error and "samples 5 is above this server's queue limit of 4" in str(too_many.content)
+        call = session.start("solve", {"problem": "Compute 2 + 2.", "samples": 3}, [])
+        _wait(lambda: _load(session) == (1, 2), "one sample to run and two to wait")
+        time.sleep(1)
+        call.cancel()
+        _wait(lambda: _load(session) == (0, 0), "every sample to stop", timeout_s=30)
+        _wait(lambda: "3 samples · cancelled" in session.log(), "the cancelled samples' log line", timeout_s=10)
+        line = next(line for line in session.log().splitlines() if "3 samples · cancelled" in line)
+        assert 0 < int(re.findall(r"(\d+) tokens", line)[0]) < 100000, line
+        after = session.call("solve", {"problem": "Compute 3 + 3.", "max_tokens": 8, "samples": 2})
+        assert not after.is_error and after.structured_content is not None
+        assert [s["tokens"] for s in after.structured_content["samples"]] == [8, 8]
+
+
+def _load(session: Any) -> tuple[int, int]:
+    info = session.resource("vibe://model")
+    return info["running"], info["queued"]
+
 
 class _Recording:
     """The demo backend, noting the size of every batch the scheduler runs."""
@@ -64,6 +87,20 @@ class _Recording:
     def stream_batch(self, requests: Any, *, cancels: Any) -> Any:
         self.batches.append(len(requests))
         return self.backend.stream_batch(requests, cancels=cancels)
+
+
+def _run_when_queued(scheduler: Scheduler, calls: list[Callable[[], None]], *, queued: int) -> None:
+    """Run `calls` in threads; start `scheduler` once their `queued` requests all wait, so they meet in one wave."""
+    threads = [threading.Thread(target=call) for call in calls]
+    for thread in threads:
+        thread.start()
+    _wait(lambda: scheduler.queued == queued, f"{queued} requests to queue", timeout_s=30)
+    scheduler.start()
+    try:
+        for thread in threads:
+            thread.join(60)
+    finally:
+        scheduler.close()
 
 
 @pytest.mark.slow
@@ -81,18 +118,55 @@ def test_concurrent_solves_run_in_one_batch(demo_backend: Any) -> None:
         assert isinstance(result, SolveResult)
         results.append(result)
 
-    threads = [threading.Thread(target=solve, args=(i,)) for i in range(2)]
-    for thread in threads:
-        thread.start()
-    _wait(lambda: scheduler.queued == 2, "both solves to queue", timeout_s=30)
-    scheduler.start()
-    try:
-        for thread in threads:
-            thread.join(60)
-    finally:
-        scheduler.close()
+    _run_when_queued(scheduler, [lambda: solve(0), lambda: solve(1)], queued=2)
     assert recording.batches == [2]
     assert sorted(r.final_answer or "" for r in results) == ["42", "85"]
+
+
+@pytest.mark.slow
+def test_samples_and_another_calls_solve_run_in_one_batch(demo_backend: Any) -> None:
+    """K samples are K jobs of the shared scheduler: they batch with each other and with other calls."""
+    recording = _Recording(demo_backend)
+    scheduler = Scheduler(recording, concurrency=4, max_queue=8)
+    shared = ScheduledBackend(recording, scheduler)  # type: ignore[arg-type]
+    config = Config(temperature=0.0)
+    voting, single = (plan_solve(config, load_templates(), f"What is {a} + {b}?") for a, b in ((48, 37), (12, 30)))
+    outcomes: dict[str, Any] = {}
+    progress: list[Progress] = []
+
+    async def report(step: Any) -> None:
+        progress.append((step.progress, step.total, step.message))
+
+    def vote() -> None:
+        call = sample_and_vote(shared, voting, 3, same=lambda a, b: a == b, report=report, on_finish=lambda _: None)
+        outcomes["vote"], _ = anyio.run(lambda: call)
+
+    def solve() -> None:
+        *_, outcomes["solve"] = solve_stream(shared, single.template, single.problem, request=single.request,
+                                             controls=single.controls)  # fmt: skip
+
+    _run_when_queued(scheduler, [vote, solve], queued=4)  # three samples and a solve
+    assert recording.batches == [4]
+    voted = outcomes["vote"]
+    assert isinstance(voted, SamplesResult) and voted.final_answer == "85" and voted.vote.size == 3
+    assert [s.seed for s in voted.samples] == [0, 1, 2] and outcomes["solve"].final_answer == "42"
+    assert progress and progress[-1][0] == sum(s.tokens for s in voted.samples)
+
+
+def test_samples_beyond_the_queue_are_refused_and_leave_it(demo_backend: Any) -> None:
+    recording = _Recording(demo_backend)
+    scheduler = Scheduler(recording, concurrency=1, max_queue=2)
+    call = ScheduledBackend(recording, scheduler).for_call()  # type: ignore[arg-type]
+    plan = plan_solve(Config(temperature=0.0), load_templates(), "What is 48 + 37?")
+    with pytest.raises(QueueFull):
+        next(call.stream_batch(sample_requests(plan.request, 3, None), cancels=[None] * 3))
+    assert scheduler.queued == 2
+    scheduler.start()  # the two that got in were cancelled: they leave without generating
+    try:
+        _wait(lambda: scheduler.queued == 0, "the queue to drain", timeout_s=30)
+    finally:
+        scheduler.close()
+    assert recording.batches == []
 
 
 def test_a_consumer_that_stops_early_frees_its_row(demo_backend: Any) -> None:
@@ -146,6 +220,21 @@ def test_progress_is_throttled_rising_and_against_the_budget() -> None:
     same = ProgressThrottle(_plan())
     assert same.update(ThinkingDelta("a", 4), now=1.0) is not None
     assert same.update(AnswerDelta("b", 4), now=1.1) is None  # progress must rise: nothing new to say
+
+
+def test_samples_progress_sums_the_samples_and_always_rises() -> None:
+    throttle = SamplesProgress(_plan(max_tokens=1000), 3, interval_s=1.0)
+    first = throttle.update(SampleUpdate(0, 5, "thinking"), now=10.0)
+    assert first is not None and (first.progress, first.total) == (5, 3000)
+    assert first.message == "3 samples, 5 tokens: 3 thinking, 0 answering, 0 done"
+    assert throttle.update(SampleUpdate(1, 7, "thinking"), now=10.2) is None  # within the interval
+    answering = throttle.update(SampleUpdate(1, 9, "answering"), now=10.3)  # a new phase: reported at once
+    assert answering is not None and answering.progress == 14 and "2 thinking, 1 answering" in answering.message
+    later = throttle.update(SampleUpdate(2, 4, "thinking"), now=11.5)
+    assert later is not None and later.progress == 18
+    done = throttle.update(SampleUpdate(1, 12, "done", "85", "stop"), now=11.6)
+    assert done is not None and done.progress == 21 and done.message.endswith("1 done")
+    assert throttle.update(SampleUpdate(0, 5, "thinking"), now=20.0) is None  # nothing new: no report
 
 
 def test_a_call_overrides_the_servers_settings_within_its_limits() -> None:

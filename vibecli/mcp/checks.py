@@ -46,6 +46,10 @@ class Checkers:
     async def math(self, gold: str, pred: str) -> MathVerdict:
         return math_verdict(await self._on_thread(self._math, gold, pred))
 
+    def same(self, a: str, b: str) -> bool:
+        """Whether two answers are mathematically equal; blocks (for the vote, on a worker thread)."""
+        return self._thread.submit(self._math, a, b).result().verdict == "equal"
+
     async def equation(self, equation: str, solution: str, domain: str) -> SubstitutionVerdict:
         return await self._on_thread(self._substitution, "check_equation", equation, solution, domain)
 

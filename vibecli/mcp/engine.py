@@ -1,15 +1,18 @@
 """The model behind the tools: resolved at start, loaded once, generating through one scheduler.
 
-Every `solve` streams through `SharedEngine.load()`, a `Backend` whose `stream` submits a job
-to `vibe serve`'s scheduler, so concurrent calls run together on the engine's batched path and
-a cancelled call stops its own generation only.
+Every `solve` streams through `SharedEngine.load()`, a `Backend` whose `stream` and
+`stream_batch` submit one job per request to `vibe serve`'s scheduler, so concurrent calls (and
+the samples of one call) run together on the engine's batched path and a cancelled call stops
+its own generations only.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import queue
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from typing import Any
 
 from vibecli.cli.common import load_engine
@@ -55,41 +58,56 @@ class ScheduledBackend:
 
     def stream(self, request: GenerationRequest, *, cancel: threading.Event | None = None) -> Iterator[StreamItem]:
         """The job's items as the engine thread delivers them; raises `QueueFull` when too many wait."""
-        items: queue.SimpleQueue[StreamItem] = queue.SimpleQueue()
-        job = Job(request, deliver=items.put, cancel=cancel or threading.Event())
-        with self._lock:
-            if self._cancelled:
-                job.cancel.set()
-            self._jobs.add(job)
-        finished = False
-        try:
-            self.scheduler.submit(job)
-            while not finished:
-                item = items.get()
-                finished = isinstance(item, Finished)
+        with contextlib.closing(self.stream_batch([request], cancels=[cancel])) as items:
+            for _, item in items:
                 yield item
-        finally:
-            if not finished:  # the consumer stopped early: free the row
-                job.cancel.set()
-            with self._lock:
-                self._jobs.discard(job)
 
-    # Only `stream` goes through the scheduler; batching is the scheduler's job, not the caller's.
     def stream_batch(
         self, requests: Sequence[GenerationRequest], *, cancels: Sequence[threading.Event | None]
-    ) -> Iterator[tuple[int, StreamItem]]:
-        raise NotImplementedError("submit each request through stream(); the scheduler batches them")
+    ) -> Generator[tuple[int, StreamItem], None, None]:
+        """Each request as its own job: the scheduler batches them (with other calls' jobs too).
 
+        Raises `QueueFull` when too many wait; the jobs already queued are then cancelled.
+        """
+        items: queue.SimpleQueue[tuple[int, StreamItem]] = queue.SimpleQueue()
+        jobs = [Job(request, deliver=functools.partial(_put, items, index), cancel=cancel or threading.Event())
+                for index, (request, cancel) in enumerate(zip(requests, cancels, strict=True))]  # fmt: skip
+        with self._lock:
+            for job in jobs:
+                if self._cancelled:
+                    job.cancel.set()
+                self._jobs.add(job)
+        finished: set[int] = set()
+        try:
+            for job in jobs:
+                self.scheduler.submit(job)
+            while len(finished) < len(jobs):
+                index, item = items.get()
+                if isinstance(item, Finished):
+                    finished.add(index)
+                yield index, item
+        finally:
+            for index, job in enumerate(jobs):
+                if index not in finished:  # the consumer stopped early, or the queue was full: free the rows
+                    job.cancel.set()
+            with self._lock:
+                self._jobs.difference_update(jobs)
+
+    # Batching is the scheduler's job: these would bypass it.
     def run_many(
         self, requests: Sequence[GenerationRequest], *, cancel: threading.Event | None = None, max_batch: int = 8
     ) -> Iterator[Completion]:
-        raise NotImplementedError("submit each request through stream(); the scheduler batches them")
+        raise NotImplementedError("use stream() or stream_batch(): the scheduler batches their requests")
 
     def open_batch(self, max_rows: int) -> BatchSession:
-        raise NotImplementedError("submit each request through stream(); the scheduler batches them")
+        raise NotImplementedError("use stream() or stream_batch(): the scheduler batches their requests")
 
     def close(self) -> None:
         """The shared engine closes the real backend; a caller's close is a no-op."""
+
+
+def _put(items: queue.SimpleQueue[tuple[int, StreamItem]], index: int, item: StreamItem) -> None:
+    items.put((index, item))
 
 
 class SharedEngine:

@@ -52,10 +52,38 @@ class StdioCase(BaseModel):
     output: str = Field(description="Expected stdout (compared line by line, numbers as numbers).")
 
 
+class Cluster(BaseModel):
+    answer: str = Field(description="The cluster's answer, as its first sample gave it.")
+    samples: list[int] = Field(description="The samples (indexes from 0) whose answers are equal to it.")
+
+
+class VoteSummary(BaseModel):
+    answer: str | None = Field(description="The majority answer (the final_answer); null when no sample answered.")
+    size: int = Field(description="How many samples gave it.")
+    k: int = Field(description="How many samples were drawn.")
+    winner: int | None = Field(description="The sample whose answer, thinking and tokens are returned.")
+    clusters: list[Cluster] = Field(
+        description="Answers grouped by mathematical equivalence, largest first (ties: the earliest sample)."
+    )
+    tally: str = Field(description="The vote in one line: '85 ×4 · 84 ×1 · no answer ×1'.")
+
+
+class SampleSummary(BaseModel):
+    index: int
+    seed: int | None = Field(description="Its sampling seed: the server's --seed (default 0) plus the index.")
+    final_answer: str | None
+    finish_reason: Literal["stop", "length", "cancelled", "budget", "loop", "error"]
+    tokens: int = Field(description="Tokens it generated, thinking plus answer.")
+    thinking_tokens: int
+
+
 class SolveOutput(BaseModel):
+    """One solve; with samples > 1, `final_answer` is the vote's, and `answer`, `finish_reason`,
+    `tokens` and `thinking` are those of the winning sample (the first one when none answered)."""
+
     final_answer: str | None = Field(
         description="The extracted final answer: the \\boxed{} content in math, the program in code mode; "
-        "null when none could be extracted (see finish_reason)."
+        "with samples, the majority answer; null when none could be extracted (see finish_reason)."
     )
     answer: str = Field(description="The model's whole answer after its thinking.")
     finish_reason: Literal["stop", "length", "cancelled", "budget", "loop", "error"] = Field(
@@ -65,8 +93,10 @@ class SolveOutput(BaseModel):
     mode: str = Field(description="The prompt template used.")
     model: str
     tokens: TokenCounts
-    seconds: float = Field(description="Wall time of the generation.")
+    seconds: float = Field(description="Wall time of the generation (of all samples, and the vote).")
     thinking: str | None = Field(default=None, description="The thinking trace, when include_thinking was set.")
     verification: MathVerdict | None = Field(
         default=None, description="The final answer checked against `expected`, when it was given."
     )
+    vote: VoteSummary | None = Field(default=None, description="With samples > 1: how the samples voted.")
+    samples: list[SampleSummary] | None = Field(default=None, description="With samples > 1: each sample in brief.")

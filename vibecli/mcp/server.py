@@ -10,8 +10,8 @@ server keeps serving.
 
 import json
 import sys
-from collections.abc import Callable
-from typing import Annotated, Any, Literal
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, Literal, TypeVar
 
 import anyio.to_thread
 from mcp.server.mcpserver import Context, MCPServer
@@ -25,13 +25,16 @@ from vibecli.errors import VibeError
 from vibecli.mcp.checks import Checkers
 from vibecli.mcp.engine import SharedEngine
 from vibecli.mcp.schemas import CodeVerdict, MathVerdict, SolveOutput, StdioCase, SubstitutionVerdict
-from vibecli.mcp.solving import Progress, generate, plan_solve, solve_output
+from vibecli.mcp.solving import Progress, generate, plan_solve, sample_and_vote, samples_output, solve_output
 from vibecli.prompting.templates import PromptTemplate
+from vibecli.reasoning.samples import SamplesResult
 from vibecli.reasoning.solve import SolveResult
 from vibecli.serve.scheduler import QueueFull
 
+T = TypeVar("T")
 MODEL_URI = "vibe://model"
 MAX_TESTS = 200
+MAX_SAMPLES = 64
 INSTRUCTIONS = """\
 A small local reasoning model (VibeThinker) and exact checkers. `solve` hands a self-contained math, \
 competitive-programming, STEM or logic problem to the model, which thinks step by step before \
@@ -47,6 +50,11 @@ CHECKER = ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_
 # What a model choosing tools reads about each argument.
 PROBLEM = "The whole problem, self-contained: the model sees nothing else."
 THINK_BUDGET = "Stop thinking after this many tokens and force the answer (0: no thinking). Default: the server's."
+SAMPLES = (
+    f"Solve this many times (1 to {MAX_SAMPLES}) with different seeds, together in one batch, and return the "
+    "majority answer, answers compared mathematically, with the vote. Costs that many times the tokens; 5 to 16 "
+    "makes hard math answers more reliable. Default 1: one solve, no vote."
+)
 EXPECTED = "A reference answer: the final answer is checked against it (math)."
 INCLUDE_THINKING = "Also return the thinking trace (often thousands of tokens)."
 PRED = "The answer to check; a whole response works (its final answer is taken)."
@@ -142,6 +150,20 @@ def _add_solve(
             f"{result.answer_tokens} answer tokens · {result.total_s:.2f}s"
         )
 
+    def finished_samples(result: SamplesResult) -> None:
+        outcome = "cancelled" if result.cancelled else result.tally()
+        tokens = sum(sample.tokens for sample in result.samples)
+        log(f"solve · {result.mode} · {len(result.samples)} samples · {outcome} · {tokens} tokens · "
+            f"{result.total_s:.2f}s")  # fmt: skip
+
+    async def verify(expected: str | None, final_answer: str | None) -> MathVerdict | None:
+        if expected is None:
+            return None
+        if final_answer is None:
+            return MathVerdict(verdict="undecided", equal=None, reason="no final answer to check", gold=expected,
+                               pred="")  # fmt: skip
+        return await checkers.math(expected, final_answer)
+
     @server.tool(title="Solve a reasoning problem", annotations=SOLVER)
     async def solve(
         problem: Annotated[str, Field(description=PROBLEM)],
@@ -149,6 +171,7 @@ def _add_solve(
         mode: Annotated[str | None, Field(description=mode_help)] = None,
         think_budget: Annotated[int | None, Field(ge=0, description=THINK_BUDGET)] = None,
         max_tokens: Annotated[int | None, Field(ge=1, description=max_tokens_help)] = None,
+        samples: Annotated[int, Field(ge=1, le=MAX_SAMPLES, description=SAMPLES)] = 1,
         expected: Annotated[str | None, Field(description=EXPECTED)] = None,
         include_thinking: Annotated[bool, Field(description=INCLUDE_THINKING)] = False,
     ) -> SolveOutput:
@@ -156,8 +179,13 @@ def _add_solve(
         a small reasoning model that thinks step by step, then answers. Strong at competition math and
         algorithms, weak at world knowledge. Returns the extracted final answer (the \\boxed{} content in
         math, the program in code mode), the answer text, why generation stopped, and token counts;
-        with `expected`, a verdict too. Sends progress while thinking; takes seconds to minutes."""
+        with `samples`, the majority answer of several tries and the vote; with `expected`, a verdict
+        too. Sends progress while thinking; takes seconds to minutes."""
         plan = plan_solve(config, templates, problem, mode=mode, think_budget=think_budget, max_tokens=max_tokens)
+        if samples > engine.max_queue:
+            raise ToolError(
+                f"samples {samples} is above this server's queue limit of {engine.max_queue}; ask for fewer"
+            )
 
         async def report(progress: Progress) -> None:
             await ctx.report_progress(progress.progress, progress.total, progress.message)
@@ -165,20 +193,27 @@ def _add_solve(
         if not engine.loaded:
             await ctx.report_progress(0, None, "loading the model")
         backend = await anyio.to_thread.run_sync(engine.load)
-        try:
-            result = await generate(backend, plan, report, finished)
-        except QueueFull as exc:
-            raise ToolError(f"the server is busy ({exc}); retry shortly") from None
-        if result.finish_reason == "error":
-            raise ToolError(f"generation failed: {result.error}")
-        verification = None
-        if expected is not None and result.final_answer is not None:
-            verification = await checkers.math(expected, result.final_answer)
-        elif expected is not None:
-            verification = MathVerdict(
-                verdict="undecided", equal=None, reason="no final answer to check", gold=expected, pred=""
-            )
-        return solve_output(result, include_thinking=include_thinking, verification=verification)
+        if samples == 1:
+            result = await _unless_busy(generate(backend, plan, report, finished))
+            if result.finish_reason == "error":
+                raise ToolError(f"generation failed: {result.error}")
+            verification = await verify(expected, result.final_answer)
+            return solve_output(result, include_thinking=include_thinking, verification=verification)
+        voted, prompt_tokens = await _unless_busy(
+            sample_and_vote(backend, plan, samples, same=checkers.same, report=report, on_finish=finished_samples)
+        )
+        if all(sample.finish_reason == "error" for sample in voted.samples):
+            raise ToolError("generation failed for every sample")
+        verification = await verify(expected, voted.final_answer)
+        return samples_output(voted, prompt_tokens=prompt_tokens, include_thinking=include_thinking,
+                              verification=verification)  # fmt: skip
+
+
+async def _unless_busy(work: Awaitable[T]) -> T:
+    try:
+        return await work
+    except QueueFull as exc:
+        raise ToolError(f"the server is busy ({exc}); retry shortly") from None
 
 
 def _add_checkers(server: VibeMCPServer, checkers: Checkers) -> None:
