@@ -100,7 +100,8 @@ def test_both_graders_through_the_worker_pool() -> None:
     with math_pool() as pool:
         vibe = list(grade_math(pool, "vibe", items))
         card = list(grade_math(pool, "card", items))
-    assert [g.correct for g in vibe] == [True, False, True] and vibe[1].verdict == "no_answer"
+    # A 3-digit decimal gold is not an exact value: vibe's grader wants 6 significant digits (README).
+    assert [g.correct for g in vibe] == [True, False, False] and vibe[1].verdict == "no_answer"
     assert [g.correct for g in card] == [True, False, False]
 
 
