@@ -1,7 +1,9 @@
 """Solving one problem: template, generate, split the stream, extract the final answer.
 
-`solve_stream` yields `ThinkingDelta` and `AnswerDelta` events as the model writes, then one
-`SolveResult`. It knows nothing about terminals; the UI consumes its events.
+`solve_stream` checks the request against the model's context first (a prompt that does not
+fit raises `ContextExceeded` before any model work; a `max_tokens` that does not fit is capped,
+with one `Notice`), then yields `ThinkingDelta` and `AnswerDelta` events as the model writes,
+then one `SolveResult`. It knows nothing about terminals; the UI consumes its events.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 
 from vibecli.config import Config
 from vibecli.engine.backend import Backend
+from vibecli.engine.context import ContextExceeded, fit_request
 from vibecli.engine.types import Finished, FinishReason, GenerationRequest, Message, Sampling
 from vibecli.errors import UsageError
 from vibecli.prompting.routing import route
@@ -42,6 +45,13 @@ class ThinkingDelta:
 class AnswerDelta:
     text: str
     tokens: int
+
+
+@dataclass(frozen=True)
+class Notice:
+    """Something the user should hear once, before the stream (e.g. `max_tokens` was capped)."""
+
+    text: str
 
 
 @dataclass(frozen=True)
@@ -89,7 +99,7 @@ class SolveResult:
         }
 
 
-SolveEvent = ThinkingDelta | AnswerDelta | SolveResult
+SolveEvent = ThinkingDelta | AnswerDelta | Notice | SolveResult
 
 
 def select_template(mode: str, problem: str, templates: dict[str, PromptTemplate]) -> PromptTemplate:
@@ -147,6 +157,8 @@ def solve_stream(
 ) -> Iterator[SolveEvent]:
     """Run `request` and yield thinking and answer deltas, then the `SolveResult`.
 
+    Raises `ContextExceeded` (a usage error) when the prompt does not fit the model's context.
+
     Args:
         controls: thinking budget, loop guard and wrap-up message (default: loop guard on, no budget).
         cancel: set to stop generating altogether (finish reason `cancelled`).
@@ -184,7 +196,11 @@ class _Run:
         self.started = time.perf_counter()
 
     def execute(self) -> Iterator[SolveEvent]:
-        request = self.request
+        fit = fit_request(self.backend, self.request)  # before any model work; raises ContextExceeded
+        request = self.request = fit.request
+        self.monitor = ThinkingMonitor(self.monitor.controls, request.max_new_tokens, fit=fit)
+        if fit.capped:
+            yield Notice(fit.notice())
         if self.monitor.controls.budget == 0:
             self._fire("budget", 0)  # no thinking at all: force the answer straight away
         else:
@@ -199,6 +215,10 @@ class _Run:
         forced = continuation_request(
             request, base_prompt=base, partial_trace=partial, injected=injected, used_tokens=used
         )
+        try:  # the trace and the wrap-up text now sit in the prompt: cap again to what fits
+            forced = fit_request(self.backend, forced).request
+        except ContextExceeded:
+            return  # no room left for an answer; the result says so (no final answer)
         yield from self._phase(forced, offset=used, watch=False)
 
     def _phase(self, request: GenerationRequest, *, offset: int, watch: bool) -> Iterator[SolveEvent]:

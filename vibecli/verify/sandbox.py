@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Literal
 
+from vibecli.lifetime import die_with_parent
+
 NOBODY = 65534
 RunStatus = Literal["ok", "runtime_error", "time_limit", "memory_limit", "output_limit"]
 
@@ -130,6 +132,7 @@ def _limit_setter(limits: Limits, how: Isolation) -> Callable[[], None]:
     processes = limits.processes if how.drops_privileges else _own_processes() + limits.processes
 
     def apply() -> None:
+        die_with_parent()  # a SIGKILLed vibe leaves no sandboxed program running
         memory = limits.memory_mb * 1024 * 1024
         cpu = int(limits.cpu_s) + 1
         for kind, value in (
