@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import multiprocessing
 import os
+import signal
 import stat
 import sys
 import time
@@ -53,6 +54,9 @@ def _close_inherited_sockets(keep: int) -> None:
 
 def _serve(conn: Connection) -> None:
     """Worker loop: receive (function path, args), send back the result or the error."""
+    # Forked handlers are the parent's: Ctrl-C is the parent's to handle, SIGTERM ends a worker.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     if sys.platform.startswith("linux"):
         die_with_parent()  # the signal follows the forking thread: the pool's owner
         _close_inherited_sockets(keep=conn.fileno())
