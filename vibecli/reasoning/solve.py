@@ -34,6 +34,8 @@ from vibecli.reasoning.extract import extract_answer
 from vibecli.reasoning.loop_guard import LoopGuardSettings
 from vibecli.reasoning.splitter import Segment, ThinkSplitter
 
+ROUTE_CHARS = 16_000
+
 
 @dataclass(frozen=True)
 class ThinkingDelta:
@@ -103,8 +105,10 @@ SolveEvent = ThinkingDelta | AnswerDelta | Notice | SolveResult
 
 
 def select_template(mode: str, problem: str, templates: dict[str, PromptTemplate]) -> PromptTemplate:
-    """The template for `mode`; `auto` routes by the problem's content."""
-    name = route(problem) if mode == "auto" else mode
+    """The template for `mode`; `auto` routes by the problem's content (its head and tail, so a
+    huge input costs no more than a long problem)."""
+    sample = problem if len(problem) <= 2 * ROUTE_CHARS else problem[:ROUTE_CHARS] + "\n" + problem[-ROUTE_CHARS:]
+    name = route(sample) if mode == "auto" else mode
     if name not in templates:
         raise UsageError(f"unknown mode '{name}' (available: auto, {', '.join(sorted(templates))})")
     return templates[name]
