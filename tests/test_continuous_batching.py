@@ -53,7 +53,6 @@ def test_requests_joining_a_running_batch_write_what_they_write_alone(tiny_backe
 def test_long_prompts_are_prefilled_in_chunks_beside_running_rows(
     tiny_backend: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(transformers_batch, "FIRST_CHUNK", 16)
     monkeypatch.setattr(transformers_batch, "MAX_CHUNK", 16)
     long = request("Explain: " + "the quick brown fox jumps over the lazy dog; " * 6, max_new_tokens=12)
     short = request("What is 1 + 2?", max_new_tokens=40)

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from vibecli.engine.backend import LoadOptions, run_in_batch, stream_in_batch
 from vibecli.engine.context import ContextExceeded, count_within
-from vibecli.engine.transformers_batch import TransformersBatch
+from vibecli.engine.transformers_batch import FIRST_CHUNK, TransformersBatch
 from vibecli.engine.types import (
     Completion,
     GenerationRequest,
@@ -132,6 +132,7 @@ class TransformersBackend:
         self._info = info
         self.stop_ids = _stop_ids(model, tokenizer)
         self.device: str = info.device
+        self.prefill_chunk = FIRST_CHUNK  # prompt tokens per step of a batch, tuned as batches run
         # transformers 5.x renamed the KV-cache argument from past_key_values to cache.
         self._cache_arg = "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
         # Rows can join a running batch only when every cache layer is a plain growing one.
