@@ -137,3 +137,12 @@ def test_the_remote_batch_runs_requests_up_to_its_capacity() -> None:
         session.close()
     assert server.most_streaming == 2
     assert sorted(finished) == handles and {f.reason for f in finished.values()} == {"stop"} and deltas > 0
+
+
+def test_the_repl_refuses_a_turn_over_the_context_and_goes_on(demo_backend: object, tmp_path: Path) -> None:
+    from test_repl import drive
+
+    status, out, err = drive(demo_backend, ["What is 1 + 2? " * 100, "What is 48 + 37?"], tmp_path)
+    assert status == 0
+    assert "does not fit the model's context of 1,024 tokens" in err
+    assert "\\boxed{85}" in out

@@ -372,3 +372,22 @@ def test_drain_refuses_new_jobs_and_cancels_what_is_left_at_the_deadline() -> No
     _wait_for(lambda: any(isinstance(item, Finished) for _, item in got), seconds=5)
     scheduler.close()
     assert [i.reason for _, i in got if isinstance(i, Finished)] == ["cancelled"]
+
+
+def test_an_engine_failure_ends_the_running_requests_and_the_next_ones_are_served() -> None:
+    backend = _Backend(steps=3)
+    scheduler = Scheduler(backend, concurrency=2, max_queue=10)  # type: ignore[arg-type]
+    got: list[tuple[str, StreamItem]] = []
+    broken = _jobs("X", got)[0]  # 300 steps: still running when the engine breaks
+    scheduler.start()
+    scheduler.submit(broken)
+    _wait_for(lambda: len(got) >= 1)
+    session = backend.sessions[0]
+    session.step = lambda: (_ for _ in ()).throw(RuntimeError("device lost"))  # type: ignore[method-assign]
+    _wait_for(lambda: any(isinstance(i, Finished) for _, i in got))
+    scheduler.submit(_jobs("y", got)[0])
+    _wait_for(lambda: sum(isinstance(i, Finished) for _, i in got) == 2)
+    scheduler.close()
+    finished = {n: i for n, i in got if isinstance(i, Finished)}
+    assert (finished["X"].reason, finished["X"].error) == ("error", "device lost")
+    assert (finished["y"].reason, finished["y"].text) == ("stop", "yyy") and len(backend.sessions) == 2

@@ -55,13 +55,23 @@ def wait_for(condition: object, seconds: float = 60.0) -> None:
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 
 
-def test_sigkill_of_batch_leaves_no_process_behind(tmp_path: Path) -> None:
-    problem_set(tmp_path / "set.jsonl", 40, seed=21)
+def start_batch(tmp_path: Path, seed: int, *, written: int) -> tuple[subprocess.Popen[bytes], Path]:
+    """`vibe batch` on 40 problems in a session of its own, once `written` results are on disk."""
+    problem_set(tmp_path / "set.jsonl", 40, seed=seed)
     out = tmp_path / "out.jsonl"
     command = [*VIBE, "batch", str(tmp_path / "set.jsonl"), "-o", str(out), "-t", "0", "-c", "2"]
-    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
     try:
-        wait_for(lambda: out.exists() and out.read_text().count("\n") >= 1)
+        wait_for(lambda: out.exists() and out.read_text().count("\n") >= written)
+    except AssertionError:
+        proc.kill()
+        raise
+    return proc, out
+
+
+def test_sigkill_of_batch_leaves_no_process_behind(tmp_path: Path) -> None:
+    proc, _ = start_batch(tmp_path, 21, written=1)
+    try:
         assert len(group(proc.pid)) >= 2, "the verify worker is running beside the batch"
     finally:
         proc.kill()
@@ -70,12 +80,8 @@ def test_sigkill_of_batch_leaves_no_process_behind(tmp_path: Path) -> None:
 
 
 def test_sigterm_of_batch_keeps_results_says_how_to_resume_and_exits_143(tmp_path: Path) -> None:
-    problem_set(tmp_path / "set.jsonl", 40, seed=22)
-    out = tmp_path / "out.jsonl"
-    command = [*VIBE, "batch", str(tmp_path / "set.jsonl"), "-o", str(out), "-t", "0", "-c", "2"]
-    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    proc, out = start_batch(tmp_path, 22, written=2)
     try:
-        wait_for(lambda: out.exists() and out.read_text().count("\n") >= 2)
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=60)
     finally:

@@ -210,7 +210,7 @@ class TransformersBatch:
         except RuntimeError as exc:
             message = str(exc).splitlines()[0]
             out.extend(self._finish(row, "error", message) for row in rows)
-            self.close_running()
+            self._clear_running()
             return
         keep = []
         for index, row in enumerate(rows):
@@ -266,7 +266,7 @@ class TransformersBatch:
         import torch
 
         if not keep:
-            self.close_running()
+            self._clear_running()
             return
         index = torch.tensor(keep, device=self._backend.device)
         mask = self._mask.index_select(0, index)
@@ -277,7 +277,7 @@ class TransformersBatch:
         self._mask = mask[:, start:]
         self._running = [self._running[i] for i in keep]
 
-    def close_running(self) -> None:
+    def _clear_running(self) -> None:
         self._running, self._cache, self._mask = [], None, None
 
     def _finish(self, row: _Row, reason: FinishReason, error: str | None = None) -> tuple[int, Finished]:

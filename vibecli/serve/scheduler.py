@@ -107,29 +107,31 @@ class Scheduler:
                 job.cancel.set()
 
     def _run(self) -> None:
-        try:
-            session = self.backend.open_batch(self.concurrency)
-        except Exception as exc:  # the engine cannot batch at all: every job fails with the reason
-            self._fail_all(exc)
-            return
-        try:
-            while self._admit(session):
-                if not self._running:
-                    continue
-                try:
-                    items = session.step()
-                except Exception as exc:  # an engine failure ends the running requests, not the server
-                    self._fail_running(exc)
-                    session.close()
-                    session = self.backend.open_batch(self.concurrency)
-                    continue
-                for handle, item in items:
-                    job = self._running[handle]
-                    if isinstance(item, Finished):
-                        del self._running[handle]
-                    job.deliver(item)
-        finally:
-            session.close()
+        while True:
+            try:
+                session = self.backend.open_batch(self.concurrency)
+            except Exception as exc:  # the engine cannot batch at all: every job fails with the reason
+                self._fail_all(exc)
+                return
+            try:
+                if self._serve(session):
+                    return
+            except Exception as exc:  # an engine failure ends the running requests, not the server
+                self._fail_running(exc)
+            finally:
+                session.close()
+
+    def _serve(self, session: BatchSession) -> bool:
+        """Admit and step until closed (True); a failing step raises, and a new session takes over."""
+        while self._admit(session):
+            if not self._running:
+                continue
+            for handle, item in session.step():
+                job = self._running[handle]
+                if isinstance(item, Finished):
+                    del self._running[handle]
+                job.deliver(item)
+        return True
 
     def _fail_running(self, exc: Exception) -> None:
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
