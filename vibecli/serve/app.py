@@ -106,14 +106,26 @@ def _wire(finished: Finished) -> str:
     return WIRE_FINISH.get(finished.reason, "stop")
 
 
+async def _cancel_after(call: _Call, events: AsyncIterator[str]) -> AsyncIterator[str]:
+    """`events`, then the call's jobs cancelled however the stream ended (finished, failed or dropped)."""
+    try:
+        async for event in events:
+            yield event
+    finally:
+        call.cancel()
+
+
 async def _finals(call: _Call, client: Request) -> list[Finished]:
     """The finished choices of a non-streaming request, in choice order (each text is a whole output)."""
     done: dict[int, Finished] = {}
-    async for index, item in call.stream(client):
-        if isinstance(item, Finished):
-            if item.reason == "error":
-                raise _error_payload(item)
-            done[index] = item
+    try:
+        async for index, item in call.stream(client):
+            if isinstance(item, Finished):
+                if item.reason == "error":
+                    raise _error_payload(item)
+                done[index] = item
+    finally:
+        call.cancel()  # the other choices of a failed request stop now, not when collected
     if len(done) < len(call.jobs):
         raise ApiError(499, "client disconnected")
     return [done[i] for i in range(len(call.jobs))]
@@ -177,7 +189,8 @@ def create_app(backend: Backend, scheduler: Scheduler, verifier: Verifier, setti
         call = parse_chat(await read_json(request), settings.limits)
         pending, call_id = await submit(call), f"chatcmpl-{uuid.uuid4().hex}"
         if call.stream:
-            return StreamingResponse(chat_events(call, pending, request, call_id), media_type="text/event-stream")
+            events = _cancel_after(pending, chat_events(call, pending, request, call_id))
+            return StreamingResponse(events, media_type="text/event-stream")
         choices = []
         finals = await _finals(pending, request)
         for index, finished in enumerate(finals):
@@ -216,7 +229,8 @@ def create_app(backend: Backend, scheduler: Scheduler, verifier: Verifier, setti
         call = parse_completion(await read_json(request), settings.limits)
         pending, call_id = await submit(call), f"cmpl-{uuid.uuid4().hex}"
         if call.stream:
-            return StreamingResponse(text_events(call, pending, request, call_id), media_type="text/event-stream")
+            events = _cancel_after(pending, text_events(call, pending, request, call_id))
+            return StreamingResponse(events, media_type="text/event-stream")
         finals, stamp = await _finals(pending, request), int(time.time())
         choices = [text_chunk(call_id, stamp, model, f.text, _wire(f), index=i)["choices"][0]
                    for i, f in enumerate(finals)]  # fmt: skip
