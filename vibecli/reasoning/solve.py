@@ -197,6 +197,7 @@ class _Run:
         self.trigger_tokens = 0
         self.record: ControlRecord | None = None
         self.phases: list[Finished] = []
+        self.trace: list[str] = []  # the first phase's text up to the moment a control fired
         self.started = time.perf_counter()
 
     def execute(self) -> Iterator[SolveEvent]:
@@ -211,11 +212,11 @@ class _Run:
             yield from self._phase(request, offset=0, watch=True)
         if self.trigger is None or self.cancel.is_set() or (self.phases and self.phases[-1].reason == "error"):
             return
-        used = self.phases[0].stats.generated_tokens if self.phases else 0
+        used = self.trigger_tokens  # what was read before the control fired (a remote stream may run on)
         injected = self.monitor.injected_text()
         yield from self._route(self.splitter.feed(injected), used)
         base = request.prompt if request.prompt is not None else self.backend.chat_prompt(request.messages)
-        partial = self.phases[0].text if self.phases else ""
+        partial = "".join(self.trace)
         forced = continuation_request(
             request, base_prompt=base, partial_trace=partial, injected=injected, used_tokens=used
         )
@@ -231,6 +232,10 @@ class _Run:
             if isinstance(item, Finished):
                 self.phases.append(item)
                 break
+            if stop.is_set():
+                continue  # a remote stream still delivers what it had buffered: past a trigger it is dropped
+            if watch:
+                self.trace.append(item.text)
             tokens = offset + item.generated_tokens
             was_answer = self.splitter.in_answer
             segments = self.splitter.feed(item.text)
