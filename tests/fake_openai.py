@@ -7,6 +7,7 @@ Behaviours:
 - "inline": `<think>…</think>` inside `delta.content` (no reasoning parser).
 - "drop": a few chunks, then the connection is cut mid-body (chunked encoding left open).
 - "slow": a chunk every 50 ms, for a long time (for cancellation).
+- "slow_short": the "reasoning" answer after a 100 ms pause (to watch concurrency).
 - "429", "503": an error status (429 with Retry-After: 0), then nothing.
 - "context": a 400 with vLLM's context-length message.
 """
@@ -40,14 +41,21 @@ class FakeServer:
     """`with FakeServer(["429", "reasoning"]) as server:` then use `server.url` (up to /v1)."""
 
     def __init__(
-        self, script: list[str] | None = None, *, default: str = "reasoning", models: tuple[str, ...] = ("vibe-test",)
+        self,
+        script: list[str] | None = None,
+        *,
+        default: str = "reasoning",
+        models: tuple[str, ...] = ("vibe-test",),
+        max_model_len: int | None = None,  # listed in /v1/models, as vLLM does
     ) -> None:
         self.script = list(script or [])
         self.default = default
         self.models = models
+        self.max_model_len = max_model_len
         self.requests: list[dict[str, Any]] = []  # bodies of generation requests, in arrival order
         self.paths: list[str] = []
         self.closed_early = threading.Event()  # a client hung up during a "slow" stream
+        self.streaming = self.most_streaming = 0  # streams open now, and the most open at once
         self._lock = threading.Lock()
         fake = self
 
@@ -60,7 +68,9 @@ class FakeServer:
             def do_GET(self) -> None:
                 fake.paths.append(self.path)
                 if self.path.endswith("/models"):
-                    self._json(200, {"object": "list", "data": [{"id": m, "object": "model"} for m in fake.models]})
+                    extra = {"max_model_len": fake.max_model_len} if fake.max_model_len else {}
+                    data = [{"id": m, "object": "model", **extra} for m in fake.models]
+                    self._json(200, {"object": "list", "data": data})
                 else:
                     self._json(404, {"error": {"message": "not found"}})
 
@@ -121,7 +131,12 @@ class FakeServer:
         def piece(field: str, text: str) -> dict[str, Any]:
             return _chunk({field: text}) if chat else _chunk(text=text)
 
+        with self._lock:
+            self.streaming += 1
+            self.most_streaming = max(self.most_streaming, self.streaming)
         try:
+            if behaviour == "slow_short":  # the usual answer, a chunk every 20 ms
+                time.sleep(0.1)
             if behaviour == "slow":
                 for _ in range(2000):
                     send(piece("content", " tick"))
@@ -135,7 +150,7 @@ class FakeServer:
                 handler.wfile.flush()
                 handler.connection.shutdown(socket.SHUT_RDWR)
                 return
-            if behaviour == "reasoning" and chat:
+            if behaviour in ("reasoning", "slow_short") and chat:
                 for text in THINKING:
                     send(piece("reasoning_content", text))
                 for text in ANSWER:
@@ -150,3 +165,6 @@ class FakeServer:
             handler.wfile.write(b"0\r\n\r\n")
         except (BrokenPipeError, ConnectionResetError):
             self.closed_early.set()
+        finally:
+            with self._lock:
+                self.streaming -= 1

@@ -163,3 +163,19 @@ def test_loop_guard_quiet_on_legitimate_work() -> None:
     backend = ScriptedBackend(["<think>", *table, "</think>", "\\boxed{2093}"], "\\boxed{0}")
     result = solve(backend, "p", max_tokens=5000, loop_guard=LoopGuardSettings())
     assert result.finish_reason == "stop" and result.final_answer == "2093"
+
+
+class LaggingBackend(ScriptedBackend):
+    """Like a remote stream: after `cancel` is set, it still delivers the chunks it had buffered."""
+
+    def stream(self, request: GenerationRequest, *, cancel: threading.Event | None = None) -> Iterator[StreamItem]:
+        items = list(super().stream(request))  # the whole script, as if it all sat in a buffer
+        yield from items
+
+
+def test_text_a_stream_delivers_after_the_budget_fired_is_not_taken() -> None:
+    backend = LaggingBackend(["<think>", "one ", "two ", "three ", "four ", "</think>", "\\boxed{1}"], "\\boxed{7}")
+    result = solve(backend, "p", max_tokens=5000, budget=3)
+    assert result.finish_reason == "budget" and result.final_answer == "7"
+    assert result.thinking == "one two " + DEFAULT_BUDGET_MESSAGE
+    assert backend.prompts[-1].endswith("<think>one two " + DEFAULT_BUDGET_MESSAGE + "</think>\n\n")

@@ -73,7 +73,7 @@ def test_follow_ups_keep_the_conversation_without_thinking(demo_backend: Any, tm
     session = ReplSession(ReplSettings())
     from vibecli.repl.app import run_turn
 
-    terminal = Terminal(Console(file=io.StringIO()), Console(file=io.StringIO()))
+    terminal = Terminal(Console(file=io.StringIO(), theme=THEME), Console(file=io.StringIO(), theme=THEME))
     config = Config(temperature=0.0)
     run_turn(demo_backend, session, config, load_templates(), terminal, "What is 48 + 37?")
     history = session.history()

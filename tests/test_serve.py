@@ -5,7 +5,8 @@ from __future__ import annotations
 import http.client
 import json
 import threading
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -23,28 +24,54 @@ from vibecli.engine.types import (
 from vibecli.reasoning.splitter import split_text
 from vibecli.serve.app import ServeSettings, create_app
 from vibecli.serve.protocol import Limits
-from vibecli.serve.scheduler import Job, Scheduler
+from vibecli.serve.scheduler import Job, QueueFull, Scheduler
 from vibecli.serve.verify import Verifier
 
 QUESTION = [{"role": "user", "content": "What is 48 + 37?"}]
 
 
 class Recording:
-    """Wraps a backend and keeps every batch it ran and every `Finished` it gave."""
+    """Wraps a backend: keeps every `Finished` it gave, the order requests started and finished,
+    and the longest text it was asked to count."""
 
     def __init__(self, backend: Any) -> None:
         self.backend, self.info = backend, backend.info
-        self.batches: list[int] = []
         self.finished: list[Finished] = []
+        self.events: list[tuple[str, str]] = []  # ("start" | "end", first message)
+        self.longest_counted = 0
 
-    def stream_batch(self, requests: Sequence[GenerationRequest], *, cancels: Any) -> Iterator[tuple[int, StreamItem]]:
-        self.batches.append(len(requests))
-        for index, item in self.backend.stream_batch(requests, cancels=cancels):
-            if isinstance(item, Finished):
-                self.finished.append(item)
-            yield index, item
+    def open_batch(self, max_rows: int) -> Any:
+        recording, session = self, self.backend.open_batch(max_rows)
+        names: dict[int, str] = {}
+
+        class Session:
+            capacity, close = session.capacity, session.close
+
+            @property
+            def active(self) -> int:
+                return int(session.active)
+
+            def add(self, request: GenerationRequest, cancel: Any = None) -> int:
+                handle = int(session.add(request, cancel))
+                names[handle] = request.messages[-1].content if request.messages else str(request.prompt)
+                recording.events.append(("start", names[handle]))
+                return handle
+
+            def step(self) -> list[tuple[int, StreamItem]]:
+                items = session.step()
+                for handle, item in items:
+                    if isinstance(item, Finished):
+                        recording.finished.append(item)
+                        recording.events.append(("end", names[handle]))
+                return list(items)
+
+        return Session()
+
+    def chat_prompt(self, messages: Any) -> str:
+        return str(self.backend.chat_prompt(messages))
 
     def count_tokens(self, text: str) -> int:
+        self.longest_counted = max(self.longest_counted, len(text))
         return int(self.backend.count_tokens(text))
 
 
@@ -67,7 +94,9 @@ class Client:
 
 
 @contextmanager
-def serving(backend: Any, *, api_key: str | None = None, concurrency: int = 2, max_queue: int = 8) -> Iterator[int]:
+def serving(
+    backend: Any, *, api_key: str | None = None, concurrency: int = 2, max_queue: int = 8, limits: Limits | None = None
+) -> Iterator[int]:
     import asyncio
     import socket
 
@@ -75,7 +104,8 @@ def serving(backend: Any, *, api_key: str | None = None, concurrency: int = 2, m
 
     scheduler = Scheduler(backend, concurrency=concurrency, max_queue=max_queue)
     verifier = Verifier()
-    app = create_app(backend, scheduler, verifier, ServeSettings(api_key=api_key, limits=Limits(max_tokens=4096)))
+    settings = ServeSettings(api_key=api_key, limits=limits or Limits(max_tokens=4096, max_n=4))
+    app = create_app(backend, scheduler, verifier, settings)
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
@@ -153,7 +183,8 @@ def test_models_health_and_tokenize(demo_port: int, demo_backend: Any) -> None:
         ({"messages": QUESTION, "max_tokens": 0}, 400, "max_tokens"),
         ({"messages": QUESTION, "max_tokens": 10**9}, 400, "max_tokens"),
         ({"messages": QUESTION, "stream": "yes"}, 400, "stream"),
-        ({"messages": QUESTION, "n": 3}, 400, "n"),
+        ({"messages": QUESTION, "n": 5}, 400, "n"),
+        ({"messages": QUESTION, "n": 0}, 400, "n"),
         ({"messages": QUESTION, "stop": 5}, 400, "stop"),
         ({"temperature": 0}, 400, "messages"),
         ({"messages": []}, 400, "messages"),
@@ -167,6 +198,8 @@ def test_bad_requests_get_a_json_4xx(demo_port: int, body: Any, status: int, par
     got, answer = Client(demo_port).call("POST", "/v1/chat/completions", body)
     assert got == status
     assert answer["error"]["param"] == param and answer["error"]["message"]
+    code = answer["error"]["code"]
+    assert code is None or isinstance(code, str), "OpenAI sends a string code or null"
 
 
 def test_broken_json_oversized_bodies_and_unknown_routes(demo_port: int) -> None:
@@ -204,7 +237,7 @@ def test_a_client_that_disconnects_cancels_its_generation(tiny_backend: Any) -> 
     recording = Recording(tiny_backend)
     with serving(recording) as port:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-        body = {"messages": QUESTION, "max_tokens": 4000, "stream": True, "temperature": 1.0, "seed": 1}
+        body = {"messages": QUESTION, "stream": True, "temperature": 1.0, "seed": 1}  # max_tokens: what fits
         conn.request("POST", "/v1/chat/completions", body=json.dumps(body))
         response = conn.getresponse()
         response.fp.readline()  # the first event arrived: generation is under way
@@ -216,7 +249,8 @@ def test_a_client_that_disconnects_cancels_its_generation(tiny_backend: Any) -> 
             threading.Event().wait(0.05)
     assert recording.finished, "the generation never ended"
     finished = recording.finished[0]
-    assert finished.reason == "cancelled" and finished.stats.generated_tokens < 4000
+    assert finished.reason == "cancelled"
+    assert finished.stats.generated_tokens < tiny_backend.info.context_length - finished.stats.prompt_tokens
 
 
 def test_a_full_queue_answers_503(demo_backend: Any) -> None:
@@ -225,38 +259,135 @@ def test_a_full_queue_answers_503(demo_backend: Any) -> None:
     assert status == 503 and "busy" in body["error"]["message"]
 
 
+class _Session:
+    """A fake `BatchSession`: every request writes its own name, one character a step (of 2 ms),
+    `steps` times; a request named in capitals, a hundred times as many."""
+
+    def __init__(self, capacity: int, log: list[str], steps: int) -> None:
+        self.capacity, self.log, self.steps = capacity, log, steps
+        self.rows: dict[int, tuple[str, threading.Event | None, int]] = {}
+        self.most_running = 0
+
+    @property
+    def active(self) -> int:
+        return len(self.rows)
+
+    def add(self, request: GenerationRequest, cancel: threading.Event | None = None) -> int:
+        handle = len(self.log)
+        self.log.append(request.messages[0].content)
+        self.rows[handle] = (request.messages[0].content, cancel, 0)
+        return handle
+
+    def step(self) -> list[tuple[int, StreamItem]]:
+        time.sleep(0.002)
+        self.most_running = max(self.most_running, len(self.rows))
+        out: list[tuple[int, StreamItem]] = []
+        for handle, (name, cancel, done) in list(self.rows.items()):
+            if cancel is not None and cancel.is_set():
+                out.append((handle, Finished("cancelled", name * done, _STATS)))
+                del self.rows[handle]
+                continue
+            out.append((handle, TextDelta(name, done + 1)))
+            self.rows[handle] = (name, cancel, done + 1)
+            if done + 1 == self.steps * (100 if name.isupper() else 1):
+                out.append((handle, Finished("stop", name * (done + 1), _STATS)))
+                del self.rows[handle]
+        return out
+
+    def close(self) -> None:
+        self.rows.clear()
+
+
 class _Backend:
-    """Gives every request one delta with its own content, to watch the scheduler's order."""
+    def __init__(self, steps: int) -> None:
+        self.admitted: list[str] = []
+        self.steps = steps
+        self.sessions: list[_Session] = []
 
-    def __init__(self) -> None:
-        self.waves: list[list[str]] = []
-
-    def stream_batch(self, requests: Sequence[GenerationRequest], *, cancels: Any) -> Iterator[tuple[int, StreamItem]]:
-        self.waves.append([r.messages[0].content for r in requests])
-        for index, request in enumerate(requests):
-            yield index, TextDelta(request.messages[0].content, 1)
-            yield index, Finished("stop", request.messages[0].content, _STATS)
+    def open_batch(self, max_rows: int) -> _Session:
+        self.sessions.append(_Session(max_rows, self.admitted, self.steps))
+        return self.sessions[-1]
 
 
 _STATS = GenerationStats(1, 1, 0.0, 0.0)
 
 
-def test_the_scheduler_batches_in_arrival_order_and_skips_cancelled_jobs() -> None:
-    backend = _Backend()
+def _jobs(names: str, got: list[tuple[str, StreamItem]]) -> list[Job]:
+    return [
+        Job(GenerationRequest(messages=(Message("user", name),)), deliver=lambda item, n=name: got.append((n, item)))
+        for name in names
+    ]
+
+
+def _wait_for(condition: Any, seconds: float = 10.0) -> None:
+    deadline = threading.Event()
+    for _ in range(int(seconds / 0.01)):
+        if condition():
+            return
+        deadline.wait(0.01)
+    raise AssertionError("timed out waiting")
+
+
+def test_the_scheduler_admits_in_arrival_order_and_skips_cancelled_jobs() -> None:
+    backend = _Backend(steps=3)
     scheduler = Scheduler(backend, concurrency=2, max_queue=10)  # type: ignore[arg-type]
     got: list[tuple[str, StreamItem]] = []
-    jobs = [
-        Job(GenerationRequest(messages=(Message("user", name),)), deliver=lambda item, n=name: got.append((n, item)))
-        for name in ("a", "b", "c", "d", "e")
-    ]
+    jobs = _jobs("abcde", got)
     for job in jobs:
         scheduler.submit(job)
     jobs[3].cancel.set()  # its client left while it waited
     scheduler.start()
-    for _ in range(200):
-        if sum(isinstance(item, Finished) for _, item in got) == 5:
-            break
-        threading.Event().wait(0.01)
+    _wait_for(lambda: sum(isinstance(item, Finished) for _, item in got) == 5)
     scheduler.close()
-    assert backend.waves == [["a", "b"], ["c", "e"]]
-    assert [(n, i.reason) for n, i in got if isinstance(i, Finished) and n == "d"] == [("d", "cancelled")]
+    assert backend.admitted == ["a", "b", "c", "e"] and backend.sessions[0].most_running == 2
+    finished = {n: i.text for n, i in got if isinstance(i, Finished)}
+    assert finished == {"a": "aaa", "b": "bbb", "c": "ccc", "d": "", "e": "eee"}
+
+
+def test_a_job_submitted_while_others_run_joins_between_steps() -> None:
+    backend = _Backend(steps=5)
+    scheduler = Scheduler(backend, concurrency=4, max_queue=10)  # type: ignore[arg-type]
+    got: list[tuple[str, StreamItem]] = []
+    long, short = _jobs("Ls", got)
+    scheduler.start()
+    scheduler.submit(long)
+    _wait_for(lambda: len(got) > 5)  # the long one (500 steps) is under way
+    scheduler.submit(short)
+    _wait_for(lambda: sum(isinstance(item, Finished) for _, item in got) == 2)
+    scheduler.close()
+    assert [n for n, i in got if isinstance(i, Finished)] == ["s", "L"], "the short one ran beside the long one"
+    assert backend.sessions[0].most_running == 2 and len(backend.sessions) == 1
+
+
+def test_drain_refuses_new_jobs_and_cancels_what_is_left_at_the_deadline() -> None:
+    backend = _Backend(steps=10**6)
+    scheduler = Scheduler(backend, concurrency=2, max_queue=10)  # type: ignore[arg-type]
+    got: list[tuple[str, StreamItem]] = []
+    scheduler.start()
+    scheduler.submit(_jobs("a", got)[0])
+    _wait_for(lambda: len(got) > 2)
+    scheduler.drain(0.2)
+    with pytest.raises(QueueFull, match="shutting down"):
+        scheduler.submit(_jobs("b", got)[0])
+    _wait_for(lambda: any(isinstance(item, Finished) for _, item in got), seconds=5)
+    scheduler.close()
+    assert [i.reason for _, i in got if isinstance(i, Finished)] == ["cancelled"]
+
+
+def test_an_engine_failure_ends_the_running_requests_and_the_next_ones_are_served() -> None:
+    backend = _Backend(steps=3)
+    scheduler = Scheduler(backend, concurrency=2, max_queue=10)  # type: ignore[arg-type]
+    got: list[tuple[str, StreamItem]] = []
+    broken = _jobs("X", got)[0]  # 300 steps: still running when the engine breaks
+    scheduler.start()
+    scheduler.submit(broken)
+    _wait_for(lambda: len(got) >= 1)
+    session = backend.sessions[0]
+    session.step = lambda: (_ for _ in ()).throw(RuntimeError("device lost"))  # type: ignore[method-assign]
+    _wait_for(lambda: any(isinstance(i, Finished) for _, i in got))
+    scheduler.submit(_jobs("y", got)[0])
+    _wait_for(lambda: sum(isinstance(i, Finished) for _, i in got) == 2)
+    scheduler.close()
+    finished = {n: i for n, i in got if isinstance(i, Finished)}
+    assert (finished["X"].reason, finished["X"].error) == ("error", "device lost")
+    assert (finished["y"].reason, finished["y"].text) == ("stop", "yyy") and len(backend.sessions) == 2

@@ -42,7 +42,7 @@ def test_greedy_tokens_equal_transformers_generate(tiny_backend: Any, problem: s
     deltas, finished = run(tiny_backend, req)
     expected_ids = reference_generate(tiny_backend, req)
     expected_text = tiny_backend._tokenizer.decode(expected_ids, skip_special_tokens=False)
-    stops = tiny_backend._stop_ids
+    stops = tiny_backend.stop_ids
     cut = next((i for i, t in enumerate(expected_ids) if t in stops), len(expected_ids))
     assert finished.text == tiny_backend._tokenizer.decode(expected_ids[:cut], skip_special_tokens=False)
     assert "".join(d.text for d in deltas) == finished.text

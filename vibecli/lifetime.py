@@ -8,7 +8,6 @@ group. On Linux the kernel can send a signal to a child when its parent dies
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import os
 import signal
 import sys
@@ -26,7 +25,9 @@ def die_with_parent(sig: int = signal.SIGKILL) -> None:
     """
     if not sys.platform.startswith("linux"):
         return
-    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    # The process's own symbols hold libc's prctl; find_library would spawn ldconfig, which a
+    # preexec_fn (a forked child of a threaded parent) must not do.
+    libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(_PR_SET_PDEATHSIG, sig, 0, 0, 0)
     if os.getppid() == 1:  # the parent died before prctl took effect
         os.kill(os.getpid(), sig)

@@ -1,5 +1,8 @@
 """Running a problem set: requests through the backend's run-many path, results as they finish.
 
+Every prompt is checked against the model's context before anything is generated (one that
+does not fit stops the run with a usage error), and `max_tokens` is capped to what fits.
+
 Each problem gets `samples` requests with seeds SEED, SEED+1, … (SEED is `--seed`, default
 0), placed next to each other so problems complete early. When a problem's last sample
 finishes, its answers are voted on, graded against the expected answer, and its line is
@@ -21,6 +24,7 @@ from vibecli.batch.store import ResultWriter
 from vibecli.batch.vote import vote
 from vibecli.config import Config
 from vibecli.engine.backend import Backend
+from vibecli.engine.context import fit_request
 from vibecli.engine.types import Finished, GenerationRequest
 from vibecli.prompting.templates import PromptTemplate
 from vibecli.reasoning.extract import extract_answer
@@ -44,22 +48,40 @@ class Progress:
 class _Pending:
     problem: BatchProblem
     template: PromptTemplate
+    capped_to: int | None = None  # max_tokens, when the context could not hold the one asked for
     samples: dict[int, Finished] = field(default_factory=dict)
 
 
 def _requests(
-    problems: Sequence[BatchProblem], templates: dict[str, PromptTemplate], config: Config, samples: int
+    backend: Backend,
+    problems: Sequence[BatchProblem],
+    templates: dict[str, PromptTemplate],
+    config: Config,
+    samples: int,
 ) -> tuple[list[GenerationRequest], list[_Pending]]:
+    """Every sample's request, each fitted to the context (`ContextExceeded` for a prompt that does
+    not fit, before any generation)."""
     requests, pending = [], []
     for index, problem in enumerate(problems):
         template = select_template(problem.mode or config.mode, problem.problem, templates)
-        pending.append(_Pending(problem, template))
         base = sampling_for(template, config)
+        request = build_request(template, problem.problem, sampling=base, max_tokens=config.max_tokens)
+        fit = fit_request(backend, request, what=f"problem {problem.id}: the prompt")
+        pending.append(_Pending(problem, template, fit.request.max_new_tokens if fit.capped else None))
         for k in range(samples):
             sampling = dataclasses.replace(base, seed=(config.seed or 0) + k)
-            request = build_request(template, problem.problem, sampling=sampling, max_tokens=config.max_tokens)
-            requests.append(dataclasses.replace(request, request_id=f"{index}#{k}"))
+            requests.append(dataclasses.replace(fit.request, sampling=sampling, request_id=f"{index}#{k}"))
     return requests, pending
+
+
+def _cap_notice(pending: list[_Pending], config: Config, backend: Backend) -> str | None:
+    capped = [p.capped_to for p in pending if p.capped_to is not None]
+    if not capped:
+        return None
+    return (
+        f"max tokens {config.max_tokens:,} capped to what fits the model's {backend.info.context_length:,}-token "
+        f"context for {len(capped)} of {len(pending)} problems (as low as {min(capped):,})"
+    )
 
 
 def _correct(graded: list[bool | None] | None, answer: str | None, winner: int) -> bool | None:
@@ -83,11 +105,13 @@ class BatchRun:
         include_thinking: bool = False,
         on_progress: Callable[[Progress], None] | None = None,
         on_problem_error: Callable[[str, str], None] | None = None,
+        on_notice: Callable[[str], None] | None = None,
     ) -> None:
         self.backend, self.pool, self.writer = backend, pool, writer
         self.samples, self.concurrency, self.include_thinking = samples, concurrency, include_thinking
         self.on_progress = on_progress or (lambda progress: None)
         self.on_problem_error = on_problem_error or (lambda problem_id, message: None)
+        self.on_notice = on_notice or (lambda message: None)
         self.written: list[dict[str, Any]] = []
         self._run_id = time.strftime("%Y%m%dT%H%M%S")  # ties a result line to the run that wrote it
         self._started = time.monotonic()
@@ -100,7 +124,10 @@ class BatchRun:
         config: Config,
         cancel: threading.Event | None = None,
     ) -> None:
-        requests, pending = _requests(problems, templates, config, self.samples)
+        requests, pending = _requests(self.backend, problems, templates, config, self.samples)
+        notice = _cap_notice(pending, config, self.backend)
+        if notice:
+            self.on_notice(notice)
         self._started = time.monotonic()
         tokens = 0
         for completion in self.backend.run_many(requests, cancel=cancel, max_batch=self.concurrency):
@@ -156,6 +183,8 @@ class BatchRun:
             "n_samples": self.samples,
             "n_correct": sum(bool(g) for g in graded) if graded is not None else None,
         }  # fmt: skip
+        if item.capped_to is not None:
+            record["max_tokens"] = item.capped_to  # what fitted the context, below --max-tokens
         if self.samples > 1:
             record["samples"] = [
                 {"answer": a, "correct": None if graded is None else graded[k], "finish_reason": f.reason,

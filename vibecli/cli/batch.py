@@ -15,7 +15,7 @@ from vibecli.cli import options as cli_options
 from vibecli.cli.common import handle_errors, load_engine, read_text_file
 from vibecli.cli.interrupts import InterruptHandler
 from vibecli.config import load_config, with_overrides
-from vibecli.errors import ExitCode, UsageError
+from vibecli.errors import UsageError
 from vibecli.ui.console import Terminal, error_line, make_terminal
 
 if TYPE_CHECKING:
@@ -89,7 +89,7 @@ def batch_command(
 
     `vibe batch report RESULTS.jsonl` prints the report of any results file.
     Exit codes: 0 the run completed (whatever the accuracy) · 2 usage error ·
-    3 model or environment error · 130 interrupted (finished results are kept).
+    3 model or environment error · 130 interrupted, 143 terminated (finished results are kept).
     """
     files = files or []
     if files[:1] == ["report"]:
@@ -140,11 +140,12 @@ def _run(terminal: Terminal, todo: list[BatchProblem], *, resumed: bool, config:
     stream = output.open("a", encoding="utf-8") if output else sys.stdout
     view = BatchProgressView(terminal, len(todo), force_plain=options.progress, samples=options.samples)
     started = time.monotonic()
-    with InterruptHandler() as interrupt, math_pool(workers=1) as pool:
+    with InterruptHandler(sigterm=True) as interrupt, math_pool(workers=1) as pool:
         runner = BatchRun(
             engine, pool, ResultWriter(stream, sync=output is not None), samples=options.samples,
             concurrency=options.concurrency, include_thinking=options.include_thinking, on_progress=view.update,
             on_problem_error=lambda pid, why: error_line(terminal, f"{pid}: {why} (not written; --resume retries)"),
+            on_notice=lambda text: terminal.err.print(text, style="warning", markup=False, soft_wrap=True),
         )  # fmt: skip
         try:
             runner.run(todo, templates, config, cancel=interrupt.wrap_up)
@@ -155,7 +156,7 @@ def _run(terminal: Terminal, todo: list[BatchProblem], *, resumed: bool, config:
     if interrupt.wrap_up.is_set():
         command = " ".join(["vibe batch", *options.files, "-o", str(output or "RESULTS"), "--resume"])
         error_line(terminal, f"interrupted after {len(runner.written)} new results; continue with: {command}")
-        raise typer.Exit(int(ExitCode.INTERRUPTED))
+        raise typer.Exit(interrupt.exit_code)
     records = read_results(output) if output else runner.written
     # A resumed run's own wall time covers only part of the file: add up each run's instead.
     summary = summarize(records, wall_s=None if resumed else time.monotonic() - started)

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import signal
 import socket
-from typing import Annotated
+from collections.abc import Callable
+from types import FrameType
+from typing import Annotated, Any
 
 import typer
 
@@ -39,6 +42,30 @@ def _listen(host: str, port: int) -> socket.socket:
     return sock
 
 
+SHUTDOWN_MARGIN_S = 1.0  # cancelled requests still get their last chunk before uvicorn closes connections
+
+
+def _terminated(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(128 + signum)
+
+
+def _server_class() -> type[Any]:
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        """uvicorn's server, telling the scheduler to drain as soon as a shutdown starts."""
+
+        def __init__(self, config: uvicorn.Config, on_exit: Callable[[], None]) -> None:
+            super().__init__(config)
+            self._on_exit = on_exit
+
+        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+            super().handle_exit(sig, frame)
+            self._on_exit()
+
+    return Server
+
+
 @handle_errors
 def serve_command(
     model: cli_options.Model = None,
@@ -59,6 +86,11 @@ def serve_command(
     max_tokens: Annotated[
         int | None, typer.Option("--max-tokens", help="Most new tokens a request may ask for, and the default.")
     ] = None,
+    max_n: Annotated[int, typer.Option("--max-n", min=1, help="Most choices (n) one request may ask for.")] = 16,
+    shutdown_timeout: Annotated[
+        float,
+        typer.Option("--shutdown-timeout", min=0, help="On SIGTERM or Ctrl-C: seconds in-flight requests may finish."),
+    ] = 10.0,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No request log on stderr.")] = False,
 ) -> None:
     """Serve the local model over the OpenAI-compatible API (loopback only, unless --api-key).
@@ -66,10 +98,13 @@ def serve_command(
     Routes: POST /v1/chat/completions and /v1/completions (streaming or not; the thinking
     comes as `reasoning_content`), GET /v1/models, POST /v1/verify ({gold, pred} or
     {code, tests}), POST /tokenize, GET /health. Requests wait in one first-come queue and
-    run --concurrency at a time; a client that disconnects cancels its generation.
+    join the running batch between decode steps, --concurrency at a time; a request over the
+    model's context is refused at once (400 context_length_exceeded); a client that
+    disconnects cancels its generation. SIGTERM or Ctrl-C stops accepting, lets in-flight
+    requests finish for --shutdown-timeout seconds, cancels the rest and frees the port.
 
     Exit codes: 0 stopped · 2 usage error · 3 model or environment error (port taken) ·
-    130 interrupted.
+    130 interrupted (Ctrl-C) · 143 terminated (SIGTERM).
     """
     config = with_overrides(
         load_config(), model=model, backend=backend, device=device, ctx=ctx, cache=cache, max_tokens=max_tokens
@@ -90,12 +125,14 @@ def serve_command(
     terminal = make_terminal()
     engine = load_engine(config, terminal)
     scheduler, verifier = Scheduler(engine, concurrency=concurrency, max_queue=max_queue), Verifier()
-    settings = ServeSettings(api_key=api_key, limits=Limits(max_tokens=config.max_tokens),
+    settings = ServeSettings(api_key=api_key, limits=Limits(max_tokens=config.max_tokens, max_n=max_n),
                              log=None if quiet else stderr_log)  # fmt: skip
     app = create_app(engine, scheduler, verifier, settings)
-    server = uvicorn.Server(
-        uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off", timeout_graceful_shutdown=3)
-    )
+    server = _server_class()(
+        uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off",
+                       timeout_graceful_shutdown=max(1, round(shutdown_timeout))),
+        on_exit=lambda: scheduler.drain(max(0.0, shutdown_timeout - SHUTDOWN_MARGIN_S)),
+    )  # fmt: skip
     bound = sock.getsockname()[1]
     shown_host = f"[{host}]" if ":" in host else host
     info = engine.info
@@ -105,6 +142,9 @@ def serve_command(
         markup=False, highlight=False, soft_wrap=True,
     )  # fmt: skip
     scheduler.start()
+    # uvicorn shuts down gracefully on SIGTERM, then raises the signal again: end with 143 here
+    # rather than die on the spot, so the workers are stopped and the port freed first.
+    signal.signal(signal.SIGTERM, _terminated)
     try:
         server.run(sockets=[sock])
     finally:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, cast
 
-from vibecli.engine.types import Completion, GenerationRequest, Message, ModelInfo, StreamItem
+from vibecli.engine.types import Completion, Finished, GenerationRequest, Message, ModelInfo, StreamItem
 from vibecli.errors import EngineError
 
 
@@ -91,6 +91,40 @@ class Backend(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+def drain(session: BatchSession) -> Iterator[tuple[int, StreamItem]]:
+    """Step `session` until every request added to it has finished."""
+    while session.active:
+        yield from session.step()
+
+
+def stream_in_batch(
+    backend: Backend, requests: Sequence[GenerationRequest], cancels: Sequence[threading.Event | None]
+) -> Iterator[tuple[int, StreamItem]]:
+    """`Backend.stream_batch` through the backend's continuous batch."""
+    session = backend.open_batch(len(requests))
+    try:
+        index = {session.add(r, c): i for i, (r, c) in enumerate(zip(requests, cancels, strict=True))}
+        for handle, item in drain(session):
+            yield index[handle], item
+    finally:
+        session.close()
+
+
+def run_in_batch(
+    backend: Backend, requests: Sequence[GenerationRequest], cancel: threading.Event | None, max_batch: int
+) -> Iterator[Completion]:
+    """`Backend.run_many` through the backend's continuous batch: a finished request's row goes to
+    the next one at once, so the batch stays full until the work runs out."""
+    session = backend.open_batch(max_batch)
+    try:
+        ids = {session.add(request, cancel): request.request_id for request in requests}
+        for handle, item in drain(session):
+            if isinstance(item, Finished):
+                yield Completion(ids[handle], item)
+    finally:
+        session.close()
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,6 @@ same text to the rest of vibe: `<think>reasoning</think>answer`. Chat requests g
 from __future__ import annotations
 
 import os
-import queue
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -17,8 +16,9 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from vibecli.config import Server
-from vibecli.engine.backend import BatchSession
+from vibecli.engine.backend import BatchSession, stream_in_batch
 from vibecli.engine.server_pool import Retryable, RetryPolicy, ServerState, pick_server, rest, run_spread
+from vibecli.engine.threaded_batch import ThreadedBatch
 from vibecli.engine.types import (
     NO_STATS,
     Completion,
@@ -66,30 +66,35 @@ def connect(options: RemoteOptions) -> OpenAIBackend:
             base_url=server.url, api_key=key, max_retries=0, timeout=openai.Timeout(options.timeout_s, connect=10.0)
         )
         states.append(ServerState[GenerationRequest](server.url, server.concurrency, options.policy, client))
-    model, served = _settle_model(states, options.model)
-    info = ModelInfo(name=model, path=served, backend="openai", device="remote", dtype="server's", format="remote")
+    model, served, context = _settle_model(states, options.model)
+    info = ModelInfo(name=model, path=served, backend="openai", device="remote", dtype="server's", format="remote",
+                     context_length=context)  # fmt: skip
     return OpenAIBackend(states, info)
 
 
-def _settle_model(states: list[ServerState[GenerationRequest]], wanted: str | None) -> tuple[str, str]:
-    """Ask each server for its models; the first that answers decides (a dead one is left resting)."""
+def _settle_model(states: list[ServerState[GenerationRequest]], wanted: str | None) -> tuple[str, str, int | None]:
+    """Ask each server for its models; the first that answers decides (a dead one is left resting).
+
+    Returns the model, the server that listed it, and its `max_model_len` where the server
+    gives one (vLLM, SGLang and `vibe serve` do)."""
     import openai
 
     problems = []
     for state in states:
         try:
-            ids = [model.id for model in state.client.with_options(timeout=15.0).models.list()]
+            models = list(state.client.with_options(timeout=15.0).models.list())
         except openai.AuthenticationError:
             raise EngineError(f"{state.url} rejected the API key (set --api-key or VIBE_API_KEY)") from None
         except (openai.APIError, OSError) as exc:
             state.failed()
             problems.append(f"{state.url}: {_describe(exc)}")
             continue
-        if wanted is None and ids:
-            return ids[0], state.url
-        if wanted is not None and wanted in ids:
-            return wanted, state.url
-        raise EngineError(f"{state.url} does not serve model '{wanted}' (it serves: {', '.join(ids) or 'nothing'})")
+        chosen = next((m for m in models if wanted is None or m.id == wanted), None)
+        if chosen is None:
+            served = ", ".join(m.id for m in models) or "nothing"
+            raise EngineError(f"{state.url} does not serve model '{wanted}' (it serves: {served})")
+        context = getattr(chosen, "max_model_len", None)
+        return chosen.id, state.url, context if isinstance(context, int) and context > 0 else None
     raise EngineError("no server answered: " + "; ".join(problems))
 
 
@@ -224,25 +229,8 @@ class OpenAIBackend:
     def stream_batch(
         self, requests: Sequence[GenerationRequest], *, cancels: Sequence[threading.Event | None]
     ) -> Iterator[tuple[int, StreamItem]]:
-        # Concurrent streams are the server's business; here each one gets a thread.
-        merged: queue.Queue[tuple[int, StreamItem] | BaseException] = queue.Queue()
-
-        def pump(index: int) -> None:
-            try:
-                for item in self.stream(requests[index], cancel=cancels[index]):
-                    merged.put((index, item))
-            except BaseException as exc:  # raised again in the caller's thread
-                merged.put(exc)
-
-        for index in range(len(requests)):
-            threading.Thread(target=pump, args=(index,), daemon=True, name="vibe-remote-stream").start()
-        finished = 0
-        while finished < len(requests):
-            got = merged.get()
-            if isinstance(got, BaseException):
-                raise got
-            finished += isinstance(got[1], Finished)
-            yield got
+        # Concurrent streams are the servers' business; here each one gets a thread.
+        return stream_in_batch(self, requests, cancels)
 
     def run_many(
         self,
@@ -263,7 +251,8 @@ class OpenAIBackend:
         yield from run_spread(self._servers, requests, attempt, give_up, default_limit=max_batch, cancel=cancel)
 
     def open_batch(self, max_rows: int) -> BatchSession:
-        raise NotImplementedError("continuous batching for the remote backend: issue 13")  # TODO(#13)
+        """Up to `max_rows` concurrent streams, spread over the servers, which do the batching."""
+        return ThreadedBatch(lambda request, cancel: self.stream(request, cancel=cancel), max_rows)
 
     def close(self) -> None:
         for server in self._servers:
@@ -360,8 +349,10 @@ class OpenAIBackend:
         root = str(client.base_url).rstrip("/").removesuffix("/v1")
         try:
             answer = client.post(f"{root}/tokenize", body={"model": self._info.name, "prompt": text}, cast_to=object)
-        except (openai.APIError, OSError):
+        except openai.NotFoundError:  # no such route on this server: stop asking
             self._tokenize_endpoint = False
+            return None
+        except (openai.APIError, OSError):  # this text (too large) or this moment: estimate this once
             return None
         count = answer.get("count") if isinstance(answer, dict) else None
         if not isinstance(count, int):

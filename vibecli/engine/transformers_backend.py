@@ -1,32 +1,31 @@
 """The portable backend: Hugging Face transformers on PyTorch (CPU, CUDA or Apple MPS).
 
-One decode loop serves single streams and batches: prompts are left-padded, every row keeps
-its own sampler, detokenizer and stop state, and a row's `Finished` is yielded the moment
-it ends. Sampling reuses transformers' own logits warpers, so settings mean what they mean
-in `generate`.
+Single streams, batches and `run_many` all run through one continuous batch
+(`transformers_batch.TransformersBatch`): requests join between decode steps and leave the
+moment they end. Sampling reuses transformers' own logits warpers, so settings mean what
+they mean in `generate`. The context length is the model's positions (or the tokenizer's
+limit when smaller), and no request is let past it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import threading
-import time
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
-from vibecli.engine.backend import LoadOptions
-from vibecli.engine.detokenize import IncrementalDetokenizer, StopStringMatcher
+from vibecli.engine.backend import LoadOptions, run_in_batch, stream_in_batch
+from vibecli.engine.context import ContextExceeded, count_within
+from vibecli.engine.transformers_batch import FIRST_CHUNK, TransformersBatch
 from vibecli.engine.types import (
     Completion,
-    Finished,
-    FinishReason,
     GenerationRequest,
-    GenerationStats,
     Message,
     ModelInfo,
+    Sampling,
     StreamItem,
-    TextDelta,
 )
 from vibecli.errors import EngineError
 
@@ -92,6 +91,7 @@ def load(options: LoadOptions) -> TransformersBackend:
         device=device,
         dtype=str(dtype).removeprefix("torch."),
         format=options.format,
+        context_length=context_length(model, tokenizer, options.context),
     )
     del torch
     return TransformersBackend(model, tokenizer, info)
@@ -111,35 +111,36 @@ def _stop_ids(model: Any, tokenizer: Any) -> frozenset[int]:
     return frozenset(ids)
 
 
-@dataclass
-class _Row:
-    """Decoding state of one request inside a batch."""
-
-    request: GenerationRequest
-    prompt_tokens: int
-    stop_ids: frozenset[int]
-    detokenizer: IncrementalDetokenizer
-    stops: StopStringMatcher
-    sampler: Any  # transformers.LogitsProcessorList, or None when greedy
-    generator: Any  # torch.Generator, or None
-    generated: int = 0
-    text: list[str] = field(default_factory=list)
-    first_token_at: float | None = None
-    done: bool = False
+def context_length(model: Any, tokenizer: Any, requested: int | None = None) -> int | None:
+    """Tokens one sequence may hold: the model's positions, the tokenizer's limit when smaller,
+    and `--ctx` when smaller still."""
+    limits = [getattr(model.config, "max_position_embeddings", None), getattr(tokenizer, "model_max_length", None)]
+    limits.append(requested)
+    # Tokenizers without a limit report a huge sentinel (int(1e30)).
+    known = [n for n in limits if isinstance(n, int) and 0 < n < 10**9]
+    return min(known) if known else None
 
 
 class TransformersBackend:
-    """A transformers model behind the `Backend` protocol."""
+    """A transformers model behind the `Backend` protocol; every path runs through `open_batch`."""
 
     def __init__(self, model: Any, tokenizer: Any, info: ModelInfo) -> None:
+        from transformers import DynamicCache, DynamicLayer
+
         self._model = model
         self._tokenizer = tokenizer
         self._info = info
-        self._stop_ids = _stop_ids(model, tokenizer)
-        pad = tokenizer.pad_token_id
-        self._pad_id: int = pad if isinstance(pad, int) else min(self._stop_ids, default=0)
+        self.stop_ids = _stop_ids(model, tokenizer)
+        self.device: str = info.device
+        self.prefill_chunk = FIRST_CHUNK  # prompt tokens per step of a batch, tuned as batches run
         # transformers 5.x renamed the KV-cache argument from past_key_values to cache.
         self._cache_arg = "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
+        # Rows can join a running batch only when every cache layer is a plain growing one.
+        self.mergeable = all(type(layer) is DynamicLayer for layer in DynamicCache(config=model.config).layers)
+        if not self.mergeable:
+            self._info = dataclasses.replace(
+                info, notes=(*info.notes, "sliding-window cache: requests run one at a time")
+            )
 
     @property
     def info(self) -> ModelInfo:
@@ -154,16 +155,16 @@ class TransformersBackend:
         return str(text)
 
     def count_tokens(self, text: str) -> int:
-        return len(self._tokenizer(text, add_special_tokens=False)["input_ids"])
+        return len(self._encode(text))
 
     def stream(self, request: GenerationRequest, *, cancel: threading.Event | None = None) -> Iterator[StreamItem]:
-        for _, item in self._decode([request], [cancel]):
+        for _, item in self.stream_batch([request], cancels=[cancel]):
             yield item
 
     def stream_batch(
         self, requests: Sequence[GenerationRequest], *, cancels: Sequence[threading.Event | None]
     ) -> Iterator[tuple[int, StreamItem]]:
-        return self._decode(requests, cancels)
+        return stream_in_batch(self, requests, cancels)
 
     def run_many(
         self,
@@ -172,133 +173,69 @@ class TransformersBackend:
         cancel: threading.Event | None = None,
         max_batch: int = 8,
     ) -> Iterator[Completion]:
-        # Waves of up to max_batch rows; a finished row idles until its wave ends.
-        for start in range(0, len(requests), max(1, max_batch)):
-            wave = list(requests[start : start + max(1, max_batch)])
-            for index, item in self._decode(wave, [cancel] * len(wave)):
-                if isinstance(item, Finished):
-                    yield Completion(wave[index].request_id, item)
+        return run_in_batch(self, requests, cancel, max_batch)
+
+    def open_batch(self, max_rows: int) -> TransformersBatch:
+        if self._model is None:
+            raise EngineError("the model was closed")
+        return TransformersBatch(self, max_rows if self.mergeable else 1)
 
     def close(self) -> None:
         self._model = None
 
-    def _new_row(self, request: GenerationRequest, prompt_tokens: int) -> _Row:
+    # What `TransformersBatch` uses.
+
+    def encode_within_context(self, request: GenerationRequest) -> list[int]:
+        """The prompt's tokens; raises `EngineError` when it is empty or does not fit the context,
+        having tokenized no more than a few times the context's worth of text."""
+        text = request.prompt if request.prompt is not None else self.chat_prompt(request.messages)
+        context = self._info.context_length
+        if context is not None:
+            counted = count_within(self.count_tokens, text, context)
+            if not counted.exact or counted.tokens >= context:
+                raise EngineError(str(ContextExceeded(counted, context)))
+        ids = self._encode(text)
+        if not ids:
+            raise EngineError("empty prompt")
+        return ids
+
+    def decode(self, ids: Sequence[int]) -> str:
+        return str(self._tokenizer.decode(ids, skip_special_tokens=False))
+
+    def sampler(self, sampling: Sampling) -> tuple[Any, Any]:
+        """transformers' own logits warpers and a seeded generator; (None, None) when greedy."""
         import torch
         import transformers as tf
 
-        sampling = request.sampling
-        sampler = generator = None
-        if not sampling.greedy:
-            warpers: list[Any] = [tf.TemperatureLogitsWarper(sampling.temperature)]
-            if sampling.top_k > 0:
-                warpers.append(tf.TopKLogitsWarper(sampling.top_k))
-            if sampling.top_p < 1.0:
-                warpers.append(tf.TopPLogitsWarper(sampling.top_p))
-            sampler = tf.LogitsProcessorList(warpers)
-            generator = torch.Generator(device=self._info.device)
-            generator.manual_seed(sampling.seed if sampling.seed is not None else torch.seed())
-        return _Row(
-            request=request,
-            prompt_tokens=prompt_tokens,
-            stop_ids=self._stop_ids | frozenset(request.stop_token_ids),
-            detokenizer=IncrementalDetokenizer(lambda ids: self._tokenizer.decode(ids, skip_special_tokens=False)),
-            stops=StopStringMatcher(request.stop_strings),
-            sampler=sampler,
-            generator=generator,
-        )
+        if sampling.greedy:
+            return None, None
+        warpers: list[Any] = [tf.TemperatureLogitsWarper(sampling.temperature)]
+        if sampling.top_k > 0:
+            warpers.append(tf.TopKLogitsWarper(sampling.top_k))
+        if sampling.top_p < 1.0:
+            warpers.append(tf.TopPLogitsWarper(sampling.top_p))
+        generator = torch.Generator(device=self.device)
+        generator.manual_seed(sampling.seed if sampling.seed is not None else torch.seed())
+        return tf.LogitsProcessorList(warpers), generator
 
-    def _encode(self, request: GenerationRequest) -> list[int]:
-        text = request.prompt if request.prompt is not None else self.chat_prompt(request.messages)
-        return list(self._tokenizer(text, add_special_tokens=False)["input_ids"])
+    def new_cache(self) -> Any:
+        from transformers import DynamicCache
 
-    def _decode(
-        self, requests: Sequence[GenerationRequest], cancels: Sequence[threading.Event | None]
-    ) -> Iterator[tuple[int, StreamItem]]:
-        import torch
+        return DynamicCache(config=self._model.config)
 
+    def forward(self, input_ids: torch.Tensor, mask: torch.Tensor, positions: torch.Tensor, cache: Any) -> torch.Tensor:
+        """One forward pass that extends `cache`; returns the last position's logits, one row each."""
         if self._model is None:
             raise EngineError("the model was closed")
-        started = time.perf_counter()
-        encoded = [self._encode(r) for r in requests]
-        if not all(encoded):
-            raise EngineError("empty prompt")
-        rows = [self._new_row(r, len(ids)) for r, ids in zip(requests, encoded, strict=True)]
-        device, width = self._info.device, max(len(ids) for ids in encoded)
-        input_ids = torch.full((len(rows), width), self._pad_id, dtype=torch.long)
-        mask = torch.zeros((len(rows), width), dtype=torch.long)
-        for i, ids in enumerate(encoded):
-            input_ids[i, width - len(ids) :] = torch.tensor(ids)
-            mask[i, width - len(ids) :] = 1
-        input_ids, mask = input_ids.to(device), mask.to(device)
-        positions = (mask.cumsum(-1) - 1).clamp(min=0)
-        past: Any = None
+        out = self._model(
+            input_ids=input_ids.to(self.device),
+            attention_mask=mask.to(self.device),
+            position_ids=positions.to(self.device),
+            logits_to_keep=1,
+            use_cache=True,
+            **{self._cache_arg: cache},
+        )
+        return out.logits[:, -1, :].float()  # type: ignore[no-any-return]
 
-        def finish(i: int, reason: FinishReason, error: str | None = None) -> tuple[int, StreamItem]:
-            row = rows[i]
-            row.done = True
-            now = time.perf_counter()
-            stats = GenerationStats(
-                prompt_tokens=row.prompt_tokens,
-                generated_tokens=row.generated,
-                ttft_s=(row.first_token_at or now) - started,
-                total_s=now - started,
-            )
-            return i, Finished(reason=reason, text="".join(row.text), stats=stats, error=error)
-
-        with torch.inference_mode():
-            while not all(row.done for row in rows):
-                for i, row in enumerate(rows):
-                    cancel = cancels[i]
-                    if not row.done and cancel is not None and cancel.is_set():
-                        yield finish(i, "cancelled")  # the row still rides along until its wave ends
-                if all(row.done for row in rows):
-                    return
-                try:
-                    out = self._model(
-                        input_ids=input_ids,
-                        attention_mask=mask,
-                        position_ids=positions,
-                        logits_to_keep=1,
-                        **{self._cache_arg: past},
-                    )
-                except RuntimeError as exc:  # out of memory, device errors
-                    message = str(exc).splitlines()[0]
-                    yield from (finish(i, "error", message) for i, row in enumerate(rows) if not row.done)
-                    return
-                past = getattr(out, self._cache_arg)
-                logits = out.logits[:, -1, :].float()
-                next_ids = [self._pad_id] * len(rows)
-                fed = [0] * len(rows)
-                for i, row in enumerate(rows):
-                    if row.done:
-                        continue
-                    token = self._pick(row, input_ids[i : i + 1], logits[i : i + 1])
-                    row.generated += 1
-                    row.first_token_at = row.first_token_at or time.perf_counter()
-                    if token in row.stop_ids:
-                        yield finish(i, "stop")
-                        continue
-                    text = row.stops.feed(row.detokenizer.push(token))
-                    if row.generated >= row.request.max_new_tokens and not row.stops.stopped:
-                        text += row.stops.feed(row.detokenizer.flush()) + row.stops.flush()
-                    if text:
-                        row.text.append(text)
-                        yield i, TextDelta(text, row.generated)
-                    if row.stops.stopped:
-                        yield finish(i, "stop")
-                    elif row.generated >= row.request.max_new_tokens:
-                        yield finish(i, "length")
-                    else:
-                        next_ids[i], fed[i] = token, 1
-                input_ids = torch.tensor(next_ids, device=device).unsqueeze(1)
-                mask = torch.cat([mask, torch.tensor(fed, device=device).unsqueeze(1)], dim=1)
-                positions = positions[:, -1:] + 1
-
-    def _pick(self, row: _Row, input_ids: torch.Tensor, logits: torch.Tensor) -> int:
-        import torch
-
-        if row.sampler is None:
-            return int(logits.argmax(dim=-1).item())
-        scores = row.sampler(input_ids, logits)
-        probs = torch.softmax(scores, dim=-1)
-        return int(torch.multinomial(probs, 1, generator=row.generator).item())
+    def _encode(self, text: str) -> list[int]:
+        return list(self._tokenizer(text, add_special_tokens=False)["input_ids"])

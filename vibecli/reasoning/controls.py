@@ -1,5 +1,8 @@
 """Reasoning controls: a thinking budget, a token-cap reserve, the loop guard, and wrap-up.
 
+The token cap is what fits the model's context (`engine.context.fit_request`), and the answer
+reserve is kept back from that.
+
 When one of them fires during the thinking, generation stops and the answer is forced: the
 prompt, the partial trace, a wrap-up message and `</think>` are sent back as a raw prompt,
 and the model writes its answer from there. That works on every backend, and backends with
@@ -13,6 +16,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from vibecli.engine.context import Fit
 from vibecli.engine.types import GenerationRequest
 from vibecli.reasoning.loop_guard import LoopGuard, LoopGuardSettings
 from vibecli.reasoning.splitter import CLOSE_TAG, OPEN_TAG
@@ -50,6 +54,8 @@ class ControlRecord:
     injected: str | None = None  # the wrap-up text appended to the trace
     loop_unit: str | None = None
     answer_tokens_after_trigger: int | None = None
+    context_length: int | None = None  # the model's, when known
+    max_tokens_requested: int | None = None  # set when `max_tokens` was capped to fit the context
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -58,10 +64,11 @@ class ControlRecord:
 class ThinkingMonitor:
     """Watches the thinking as it streams and says when, and why, to force the answer."""
 
-    def __init__(self, controls: ThinkingControls, max_tokens: int) -> None:
+    def __init__(self, controls: ThinkingControls, max_tokens: int, *, fit: Fit | None = None) -> None:
         self.controls = controls
-        self.max_tokens = max_tokens
+        self.max_tokens = max_tokens  # what fits the context, so the reserve comes out of what fits
         self.reserve = answer_reserve(max_tokens)
+        self.fit = fit
         self._guard = LoopGuard(controls.loop_guard) if controls.loop_guard else None
         self._started = time.monotonic()
         self.loop_unit: str | None = None
@@ -93,6 +100,8 @@ class ThinkingMonitor:
             seconds_at_trigger=round(time.monotonic() - self._started, 3) if trigger else None,
             injected=self.injected_text() if trigger else None,
             loop_unit=self.loop_unit if trigger == "loop" else None,
+            context_length=self.fit.context_length if self.fit else None,
+            max_tokens_requested=self.fit.requested if self.fit and self.fit.capped else None,
         )
 
     def injected_text(self) -> str:

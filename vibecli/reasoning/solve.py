@@ -1,7 +1,9 @@
 """Solving one problem: template, generate, split the stream, extract the final answer.
 
-`solve_stream` yields `ThinkingDelta` and `AnswerDelta` events as the model writes, then one
-`SolveResult`. It knows nothing about terminals; the UI consumes its events.
+`solve_stream` checks the request against the model's context first (a prompt that does not
+fit raises `ContextExceeded` before any model work; a `max_tokens` that does not fit is capped,
+with one `Notice`), then yields `ThinkingDelta` and `AnswerDelta` events as the model writes,
+then one `SolveResult`. It knows nothing about terminals; the UI consumes its events.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 
 from vibecli.config import Config
 from vibecli.engine.backend import Backend
+from vibecli.engine.context import ContextExceeded, fit_request
 from vibecli.engine.types import Finished, FinishReason, GenerationRequest, Message, Sampling
 from vibecli.errors import UsageError
 from vibecli.prompting.routing import route
@@ -31,6 +34,8 @@ from vibecli.reasoning.extract import extract_answer
 from vibecli.reasoning.loop_guard import LoopGuardSettings
 from vibecli.reasoning.splitter import Segment, ThinkSplitter
 
+ROUTE_CHARS = 16_000
+
 
 @dataclass(frozen=True)
 class ThinkingDelta:
@@ -42,6 +47,13 @@ class ThinkingDelta:
 class AnswerDelta:
     text: str
     tokens: int
+
+
+@dataclass(frozen=True)
+class Notice:
+    """Something the user should hear once, before the stream (e.g. `max_tokens` was capped)."""
+
+    text: str
 
 
 @dataclass(frozen=True)
@@ -89,12 +101,14 @@ class SolveResult:
         }
 
 
-SolveEvent = ThinkingDelta | AnswerDelta | SolveResult
+SolveEvent = ThinkingDelta | AnswerDelta | Notice | SolveResult
 
 
 def select_template(mode: str, problem: str, templates: dict[str, PromptTemplate]) -> PromptTemplate:
-    """The template for `mode`; `auto` routes by the problem's content."""
-    name = route(problem) if mode == "auto" else mode
+    """The template for `mode`; `auto` routes by the problem's content (its head and tail, so a
+    huge input costs no more than a long problem)."""
+    sample = problem if len(problem) <= 2 * ROUTE_CHARS else problem[:ROUTE_CHARS] + "\n" + problem[-ROUTE_CHARS:]
+    name = route(sample) if mode == "auto" else mode
     if name not in templates:
         raise UsageError(f"unknown mode '{name}' (available: auto, {', '.join(sorted(templates))})")
     return templates[name]
@@ -147,6 +161,8 @@ def solve_stream(
 ) -> Iterator[SolveEvent]:
     """Run `request` and yield thinking and answer deltas, then the `SolveResult`.
 
+    Raises `ContextExceeded` (a usage error) when the prompt does not fit the model's context.
+
     Args:
         controls: thinking budget, loop guard and wrap-up message (default: loop guard on, no budget).
         cancel: set to stop generating altogether (finish reason `cancelled`).
@@ -181,24 +197,33 @@ class _Run:
         self.trigger_tokens = 0
         self.record: ControlRecord | None = None
         self.phases: list[Finished] = []
+        self.trace: list[str] = []  # the first phase's text up to the moment a control fired
         self.started = time.perf_counter()
 
     def execute(self) -> Iterator[SolveEvent]:
-        request = self.request
+        fit = fit_request(self.backend, self.request)  # before any model work; raises ContextExceeded
+        request = self.request = fit.request
+        self.monitor = ThinkingMonitor(self.monitor.controls, request.max_new_tokens, fit=fit)
+        if fit.capped:
+            yield Notice(fit.notice())
         if self.monitor.controls.budget == 0:
             self._fire("budget", 0)  # no thinking at all: force the answer straight away
         else:
             yield from self._phase(request, offset=0, watch=True)
         if self.trigger is None or self.cancel.is_set() or (self.phases and self.phases[-1].reason == "error"):
             return
-        used = self.phases[0].stats.generated_tokens if self.phases else 0
+        used = self.trigger_tokens  # what was read before the control fired (a remote stream may run on)
         injected = self.monitor.injected_text()
         yield from self._route(self.splitter.feed(injected), used)
         base = request.prompt if request.prompt is not None else self.backend.chat_prompt(request.messages)
-        partial = self.phases[0].text if self.phases else ""
+        partial = "".join(self.trace)
         forced = continuation_request(
             request, base_prompt=base, partial_trace=partial, injected=injected, used_tokens=used
         )
+        try:  # the trace and the wrap-up text now sit in the prompt: cap again to what fits
+            forced = fit_request(self.backend, forced).request
+        except ContextExceeded:
+            return  # no room left for an answer; the result says so (no final answer)
         yield from self._phase(forced, offset=used, watch=False)
 
     def _phase(self, request: GenerationRequest, *, offset: int, watch: bool) -> Iterator[SolveEvent]:
@@ -207,6 +232,10 @@ class _Run:
             if isinstance(item, Finished):
                 self.phases.append(item)
                 break
+            if stop.is_set():
+                continue  # a remote stream still delivers what it had buffered: past a trigger it is dropped
+            if watch:
+                self.trace.append(item.text)
             tokens = offset + item.generated_tokens
             was_answer = self.splitter.in_answer
             segments = self.splitter.feed(item.text)

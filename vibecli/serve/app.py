@@ -1,13 +1,16 @@
 """The HTTP app of `vibe serve` (Starlette): OpenAI-compatible routes over one `Scheduler`.
 
 Routes: `/v1/chat/completions` and `/v1/completions` (streaming and not, with the thinking
-split out as `reasoning_content`), `/v1/models`, `/v1/verify`, `/tokenize` and `/health`.
-Requests are checked by `protocol`; a refused one gets a 4xx with an OpenAI-style JSON error.
+split out as `reasoning_content`, `n` choices), `/v1/models`, `/v1/verify`, `/tokenize` and
+`/health`. Requests are checked by `protocol` and measured against the model's context before
+they reach the engine; a refused one gets a 4xx with an OpenAI-style JSON error.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import functools
 import hmac
 import json
 import sys
@@ -25,7 +28,9 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from vibecli.engine.backend import Backend
+from vibecli.engine.context import TokenCount, count_within, prompt_text
 from vibecli.engine.types import Finished, GenerationRequest, StreamItem, TextDelta
+from vibecli.errors import EngineError
 from vibecli.reasoning.splitter import ThinkSplitter, split_text
 from vibecli.serve.protocol import (
     WIRE_FINISH,
@@ -33,6 +38,7 @@ from vibecli.serve.protocol import (
     GenerateCall,
     Limits,
     chat_chunk,
+    context_error,
     parse_chat,
     parse_completion,
     text_chunk,
@@ -54,34 +60,38 @@ class ServeSettings:
     log: Callable[[str], None] | None = None  # one line a request; None: quiet
 
 
-class _Pending:
-    """A submitted job seen from the event loop: its items arrive on an asyncio queue."""
+class _Call:
+    """A request's choices as submitted jobs; their items arrive on one asyncio queue, tagged by choice."""
 
-    def __init__(self, request: GenerationRequest, loop: asyncio.AbstractEventLoop) -> None:
-        self.items: asyncio.Queue[StreamItem] = asyncio.Queue()
-        self.job = Job(request, deliver=lambda item: self._hand_over(loop, item))
+    def __init__(self, requests: list[GenerationRequest], loop: asyncio.AbstractEventLoop) -> None:
+        self.items: asyncio.Queue[tuple[int, StreamItem]] = asyncio.Queue()
+        self.jobs = [Job(r, deliver=functools.partial(self._hand_over, loop, i)) for i, r in enumerate(requests)]
 
-    def _hand_over(self, loop: asyncio.AbstractEventLoop, item: StreamItem) -> None:
+    def _hand_over(self, loop: asyncio.AbstractEventLoop, index: int, item: StreamItem) -> None:
         try:
-            loop.call_soon_threadsafe(self.items.put_nowait, item)
-        except RuntimeError:  # the loop closed: the server is shutting down under a running wave
-            self.job.cancel.set()
+            loop.call_soon_threadsafe(self.items.put_nowait, (index, item))
+        except RuntimeError:  # the loop closed: the server is shutting down under a running batch
+            self.cancel()
 
-    async def stream(self, client: Request) -> AsyncIterator[StreamItem]:
-        """Items until `Finished`; stops (cancelling the job) when the client disconnects."""
+    def cancel(self) -> None:
+        for job in self.jobs:
+            job.cancel.set()
+
+    async def stream(self, client: Request) -> AsyncIterator[tuple[int, StreamItem]]:
+        """`(choice, item)` until every choice has finished; stops (cancelling them) when the client leaves."""
+        remaining = len(self.jobs)
         try:
-            while True:
+            while remaining:
                 try:
-                    item = await asyncio.wait_for(self.items.get(), DISCONNECT_POLL_S)
+                    index, item = await asyncio.wait_for(self.items.get(), DISCONNECT_POLL_S)
                 except asyncio.TimeoutError:
                     if await client.is_disconnected():
                         return
                     continue
-                yield item
-                if isinstance(item, Finished):
-                    return
+                yield index, item
+                remaining -= isinstance(item, Finished)
         finally:
-            self.job.cancel.set()  # harmless once finished; stops the generation if the client left
+            self.cancel()  # harmless once finished; stops the generation if the client left
 
 
 def _sse(payload: dict[str, Any]) -> str:
@@ -92,20 +102,40 @@ def _error_payload(finished: Finished) -> ApiError:
     return ApiError(500, f"generation failed: {finished.error or finished.reason}", kind="server_error")
 
 
-async def _final(pending: _Pending, client: Request) -> Finished:
-    """The finished generation of a non-streaming request (its text is the whole output)."""
-    async for item in pending.stream(client):
-        if isinstance(item, Finished):
-            if item.reason == "error":
-                raise _error_payload(item)
-            return item
-    raise ApiError(499, "client disconnected")
+def _wire(finished: Finished) -> str:
+    return WIRE_FINISH.get(finished.reason, "stop")
+
+
+async def _cancel_after(call: _Call, events: AsyncIterator[str]) -> AsyncIterator[str]:
+    """`events`, then the call's jobs cancelled however the stream ended (finished, failed or dropped)."""
+    try:
+        async for event in events:
+            yield event
+    finally:
+        call.cancel()
+
+
+async def _finals(call: _Call, client: Request) -> list[Finished]:
+    """The finished choices of a non-streaming request, in choice order (each text is a whole output)."""
+    done: dict[int, Finished] = {}
+    try:
+        async for index, item in call.stream(client):
+            if isinstance(item, Finished):
+                if item.reason == "error":
+                    raise _error_payload(item)
+                done[index] = item
+    finally:
+        call.cancel()  # the other choices of a failed request stop now, not when collected
+    if len(done) < len(call.jobs):
+        raise ApiError(499, "client disconnected")
+    return [done[i] for i in range(len(call.jobs))]
 
 
 def create_app(backend: Backend, scheduler: Scheduler, verifier: Verifier, settings: ServeSettings) -> ASGIApp:
     """The app for `backend`; the caller starts and closes `scheduler` and `verifier`."""
     model = backend.info.name
     created = int(time.time())
+    max_model_len = backend.info.context_length or settings.limits.max_tokens
 
     async def read_json(request: Request) -> Any:
         declared = request.headers.get("content-length", "")
@@ -121,76 +151,112 @@ def create_app(backend: Backend, scheduler: Scheduler, verifier: Verifier, setti
         except (ValueError, UnicodeDecodeError):
             raise ApiError(400, "the request body is not valid JSON") from None
 
-    def submit(call: GenerateCall) -> _Pending:
+    def measure(call: GenerateCall, context: int) -> TokenCount:
+        return count_within(backend.count_tokens, prompt_text(backend, call.request), context)
+
+    async def fitted(call: GenerateCall) -> GenerateCall:
+        """`call` checked against the context (off the engine thread), its max_tokens settled."""
+        context = backend.info.context_length
+        if context is None:
+            return call
+        try:
+            prompt = await asyncio.to_thread(measure, call, context)
+        except EngineError as exc:
+            raise ApiError(500, str(exc), kind="server_error") from None
+        asked = call.request.max_new_tokens if call.max_tokens_given else 0
+        if not prompt.exact or prompt.tokens + max(asked, 1) > context:
+            raise context_error(context, prompt.tokens, asked, exact=prompt.exact, chat=call.chat)
+        if call.max_tokens_given:
+            return call
+        fits = min(call.request.max_new_tokens, context - prompt.tokens)
+        return dataclasses.replace(call, request=dataclasses.replace(call.request, max_new_tokens=fits))
+
+    async def submit(call: GenerateCall) -> _Call:
         if call.model is not None and call.model != model:
             raise ApiError(404, f"the model '{call.model}' does not exist (this server has '{model}')",
-                           kind="not_found_error", param="model")  # fmt: skip
-        pending = _Pending(call.request, asyncio.get_running_loop())
+                           kind="not_found_error", param="model", code="model_not_found")  # fmt: skip
+        call = await fitted(call)
+        pending = _Call(call.choices(), asyncio.get_running_loop())
         try:
-            scheduler.submit(pending.job)
+            for job in pending.jobs:
+                scheduler.submit(job)
         except QueueFull as exc:
+            pending.cancel()
             raise ApiError(503, f"server busy: {exc}; retry shortly", kind="server_busy") from None
         return pending
 
     async def chat_completions(request: Request) -> Response:
         call = parse_chat(await read_json(request), settings.limits)
-        pending, call_id = submit(call), f"chatcmpl-{uuid.uuid4().hex}"
+        pending, call_id = await submit(call), f"chatcmpl-{uuid.uuid4().hex}"
         if call.stream:
-            return StreamingResponse(chat_events(call, pending, request, call_id), media_type="text/event-stream")
-        finished = await _final(pending, request)
-        thinking, answer, _ = split_text(finished.text)
-        message = {"role": "assistant", "content": answer, "reasoning_content": thinking or None}
+            events = _cancel_after(pending, chat_events(call, pending, request, call_id))
+            return StreamingResponse(events, media_type="text/event-stream")
+        choices = []
+        finals = await _finals(pending, request)
+        for index, finished in enumerate(finals):
+            thinking, answer, _ = split_text(finished.text)
+            message = {"role": "assistant", "content": answer, "reasoning_content": thinking or None}
+            choices.append({"index": index, "message": message, "finish_reason": _wire(finished), "logprobs": None})
         return JSONResponse({
             "id": call_id, "object": "chat.completion", "created": int(time.time()), "model": model,
-            "choices": [{"index": 0, "message": message, "finish_reason": WIRE_FINISH.get(finished.reason, "stop"),
-                         "logprobs": None}],
-            "usage": usage(finished.stats),
+            "choices": choices, "usage": usage([f.stats for f in finals]),
         })  # fmt: skip
 
-    async def chat_events(call: GenerateCall, pending: _Pending, request: Request, call_id: str) -> AsyncIterator[str]:
-        splitter, stamp = ThinkSplitter(), int(time.time())
-        yield _sse(chat_chunk(call_id, stamp, model, {"role": "assistant", "content": ""}))
-        async for item in pending.stream(request):
+    async def chat_events(call: GenerateCall, pending: _Call, request: Request, call_id: str) -> AsyncIterator[str]:
+        splitters, stamp, stats = [ThinkSplitter() for _ in pending.jobs], int(time.time()), []
+        for index in range(len(pending.jobs)):
+            yield _sse(chat_chunk(call_id, stamp, model, {"role": "assistant", "content": ""}, index=index))
+        async for index, item in pending.stream(request):
             if isinstance(item, TextDelta):
-                for segment in splitter.feed(item.text):
-                    yield _sse(chat_chunk(call_id, stamp, model, {FIELDS[segment.kind]: segment.text}))
-                continue
-            if item.reason == "error":
-                yield _sse(_error_payload(item).body())
-                return
-            for segment in splitter.finish():
-                yield _sse(chat_chunk(call_id, stamp, model, {FIELDS[segment.kind]: segment.text}))
-            yield _sse(chat_chunk(call_id, stamp, model, {}, WIRE_FINISH.get(item.reason, "stop")))
-            if call.include_usage:
-                yield _sse(usage_chunk(call_id, stamp, model, "chat.completion.chunk", item.stats))
-            yield "data: [DONE]\n\n"
-
-    async def completions(request: Request) -> Response:
-        call = parse_completion(await read_json(request), settings.limits)
-        pending, call_id = submit(call), f"cmpl-{uuid.uuid4().hex}"
-        if call.stream:
-            return StreamingResponse(text_events(call, pending, request, call_id), media_type="text/event-stream")
-        finished = await _final(pending, request)
-        body = text_chunk(call_id, int(time.time()), model, finished.text, WIRE_FINISH.get(finished.reason, "stop"))
-        return JSONResponse({**body, "usage": usage(finished.stats)})
-
-    async def text_events(call: GenerateCall, pending: _Pending, request: Request, call_id: str) -> AsyncIterator[str]:
-        stamp = int(time.time())
-        async for item in pending.stream(request):
-            if isinstance(item, TextDelta):
-                yield _sse(text_chunk(call_id, stamp, model, item.text))
+                segments = splitters[index].feed(item.text)
             elif item.reason == "error":
                 yield _sse(_error_payload(item).body())
                 return
             else:
-                yield _sse(text_chunk(call_id, stamp, model, "", WIRE_FINISH.get(item.reason, "stop")))
-                if call.include_usage:
-                    yield _sse(usage_chunk(call_id, stamp, model, "text_completion", item.stats))
-                yield "data: [DONE]\n\n"
+                segments = splitters[index].finish()
+            for segment in segments:
+                yield _sse(chat_chunk(call_id, stamp, model, {FIELDS[segment.kind]: segment.text}, index=index))
+            if isinstance(item, Finished):
+                stats.append(item.stats)
+                yield _sse(chat_chunk(call_id, stamp, model, {}, _wire(item), index=index))
+        if len(stats) < len(pending.jobs):
+            return  # the client left
+        if call.include_usage:
+            yield _sse(usage_chunk(call_id, stamp, model, "chat.completion.chunk", stats))
+        yield "data: [DONE]\n\n"
+
+    async def completions(request: Request) -> Response:
+        call = parse_completion(await read_json(request), settings.limits)
+        pending, call_id = await submit(call), f"cmpl-{uuid.uuid4().hex}"
+        if call.stream:
+            events = _cancel_after(pending, text_events(call, pending, request, call_id))
+            return StreamingResponse(events, media_type="text/event-stream")
+        finals, stamp = await _finals(pending, request), int(time.time())
+        choices = [text_chunk(call_id, stamp, model, f.text, _wire(f), index=i)["choices"][0]
+                   for i, f in enumerate(finals)]  # fmt: skip
+        return JSONResponse({"id": call_id, "object": "text_completion", "created": stamp, "model": model,
+                             "choices": choices, "usage": usage([f.stats for f in finals])})  # fmt: skip
+
+    async def text_events(call: GenerateCall, pending: _Call, request: Request, call_id: str) -> AsyncIterator[str]:
+        stamp, stats = int(time.time()), []
+        async for index, item in pending.stream(request):
+            if isinstance(item, TextDelta):
+                yield _sse(text_chunk(call_id, stamp, model, item.text, index=index))
+            elif item.reason == "error":
+                yield _sse(_error_payload(item).body())
+                return
+            else:
+                stats.append(item.stats)
+                yield _sse(text_chunk(call_id, stamp, model, "", _wire(item), index=index))
+        if len(stats) < len(pending.jobs):
+            return
+        if call.include_usage:
+            yield _sse(usage_chunk(call_id, stamp, model, "text_completion", stats))
+        yield "data: [DONE]\n\n"
 
     async def models(request: Request) -> Response:
         entry = {"id": model, "object": "model", "created": created, "owned_by": "vibecli",
-                 "max_model_len": settings.limits.max_tokens}  # fmt: skip
+                 "max_model_len": max_model_len}  # fmt: skip
         return JSONResponse({"object": "list", "data": [entry]})
 
     async def health(request: Request) -> Response:
@@ -204,7 +270,7 @@ def create_app(backend: Backend, scheduler: Scheduler, verifier: Verifier, setti
         if not isinstance(text, str):
             raise ApiError(400, "'prompt' must be a string", param="prompt")
         count = await asyncio.to_thread(backend.count_tokens, text)
-        return JSONResponse({"count": count, "max_model_len": settings.limits.max_tokens})
+        return JSONResponse({"count": count, "max_model_len": max_model_len})
 
     async def verify(request: Request) -> Response:
         return JSONResponse(await verify_body(await read_json(request), verifier))
@@ -242,7 +308,8 @@ class _ApiKeyGate:
             headers = dict(scope.get("headers") or [])
             given = headers.get(b"authorization", b"").decode("latin-1").removeprefix("Bearer ").strip()
             if not hmac.compare_digest(given.encode(), self.key.encode()):
-                error = ApiError(401, "missing or wrong API key (send Authorization: Bearer KEY)", kind="auth_error")
+                error = ApiError(401, "missing or wrong API key (send Authorization: Bearer KEY)",
+                                 kind="auth_error", code="invalid_api_key")  # fmt: skip
                 await JSONResponse(error.body(), status_code=401)(scope, receive, send)
                 return
         await self.app(scope, receive, send)

@@ -17,7 +17,7 @@ from rich.console import Console, ConsoleOptions, Group, RenderResult
 from rich.text import Text
 
 from vibecli.reasoning.extract import last_boxed
-from vibecli.reasoning.solve import AnswerDelta, SolveEvent, SolveResult, ThinkingDelta
+from vibecli.reasoning.solve import AnswerDelta, Notice, SolveEvent, SolveResult, ThinkingDelta
 from vibecli.ui.console import Terminal
 from vibecli.ui.latex import latex_to_unicode, render_math_spans
 
@@ -93,6 +93,8 @@ class SolveView:
                 self.terminal.err.print(event.text, style="thinking", end="", markup=False)
         elif isinstance(event, AnswerDelta):
             self._on_answer(event)
+        elif isinstance(event, Notice):
+            self.terminal.err.print(event.text, style="warning", markup=False, soft_wrap=True)
 
     def _on_answer(self, event: AnswerDelta) -> None:
         text = event.text

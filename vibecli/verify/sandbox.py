@@ -167,7 +167,7 @@ def _limit_setter(limits: Limits, how: Isolation) -> Callable[[], None]:
     processes = limits.processes if how.drops_privileges else _own_processes() + limits.processes
 
     def apply() -> None:
-        die_with_parent()
+        die_with_parent()  # a SIGKILLed vibe leaves no sandboxed program running
         memory = limits.memory_mb * 1024 * 1024
         cpu = int(limits.cpu_s) + 1
         for kind, value in (

@@ -2,19 +2,25 @@
 
 SymPy can spend minutes on one pathological `simplify`, and SIGALRM-based timeouts only work
 on the main thread. Each check here runs in a child process; one that overruns is killed and
-its worker replaced, and the check is reported `undecided (timed out)`.
+its worker replaced, and the check is reported `undecided (timed out)`. Workers die with
+their parent, even when it is SIGKILLed, and hold none of its sockets.
 """
 
 from __future__ import annotations
 
 import importlib
 import multiprocessing
+import os
+import signal
+import stat
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from typing import Any
+
+from vibecli.lifetime import die_with_parent, exit_when_closed
 
 
 @dataclass(frozen=True)
@@ -32,8 +38,30 @@ def _resolve(path: str) -> Callable[..., Any]:
     return getattr(importlib.import_module(module), name)  # type: ignore[no-any-return]
 
 
+def _close_inherited_sockets(keep: int) -> None:
+    """A forked worker starts with copies of the parent's sockets; keeping a server's listening
+    socket open would hold its port after the server stopped."""
+    for name in os.listdir("/proc/self/fd"):
+        fd = int(name)
+        if fd == keep:
+            continue
+        try:
+            if stat.S_ISSOCK(os.fstat(fd).st_mode):
+                os.close(fd)
+        except OSError:
+            continue  # the directory's own descriptor, gone by now
+
+
 def _serve(conn: Connection) -> None:
     """Worker loop: receive (function path, args), send back the result or the error."""
+    # Forked handlers are the parent's: Ctrl-C is the parent's to handle, SIGTERM ends a worker.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if sys.platform.startswith("linux"):
+        die_with_parent()  # the signal follows the forking thread: the pool's owner
+        _close_inherited_sockets(keep=conn.fileno())
+    elif (parent := multiprocessing.parent_process()) is not None and parent.sentinel is not None:
+        exit_when_closed(parent.sentinel)  # spawned: only the parent holds the other end
     while True:
         try:
             message = conn.recv()

@@ -1,0 +1,228 @@
+"""`vibe serve` under load: bounded concurrent clients on loopback, mixed short and long
+requests, some clients hanging up mid-stream; per level requests/s, tokens/s, time to first
+token and latency p50/p99, then the short-behind-long latency ratio.
+
+    python bench/serve_load.py [--levels 1,4,16,64] [--requests 2] [--concurrency 16]
+                               [--reference transformers] [--model DIR]
+
+Each level runs `clients` concurrent clients until `clients * --requests` requests (at least 8)
+are done; one request in four is long (a sum the demo model writes digit by digit until its
+context is full), one in ten hangs up after its first few chunks. With `--reference
+transformers`, the same load also goes to Hugging Face's `transformers serve` on the same
+model, and the last column is vibe's rate over the reference's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from transformers import AutoTokenizer
+
+from vibecli.demo.problems import unseen_problems
+from vibecli.paths import demo_model_dir
+
+LONG = "What is " + "12345" * 30 + " + " + "98765" * 30 + "?"
+CONTEXT = 1024  # the demo model's; long requests ask for all of it
+
+
+@dataclass
+class Outcome:
+    kind: str  # short | long | hangup
+    ok: bool
+    ttft_s: float
+    total_s: float
+    tokens: int
+
+
+@dataclass
+class Server:
+    name: str
+    url: str  # up to the port
+    model: str
+    process: subprocess.Popen[bytes]
+    tokenizer: Any
+
+    def prompt_tokens(self, messages: list[dict[str, str]]) -> int:
+        text = self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+        return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    def stop(self) -> None:
+        os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start(name: str, model: Path, concurrency: int) -> Server:
+    port = _free_port()
+    if name == "vibe":
+        command = [sys.executable, "-m", "vibecli", "serve", "--model", str(model), "--port", str(port), "--quiet",
+                   "--device", "cpu", "--concurrency", str(concurrency), "--max-queue", "1024"]  # fmt: skip
+    else:
+        command = [str(Path(sys.executable).with_name("transformers")), "serve", str(model), "--port", str(port),
+                   "--host", "127.0.0.1", "--device", "cpu"]  # fmt: skip
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            with urllib.request.urlopen(f"{url}/v1/models", timeout=2) as response:
+                served = json.loads(response.read())["data"][0]["id"]
+                return Server(name, url, served, process, AutoTokenizer.from_pretrained(model))
+        except OSError:
+            time.sleep(0.5)
+    raise SystemExit(f"{name} did not start")
+
+
+def one_request(server: Server, kind: str, question: str) -> Outcome:
+    port = int(server.url.rsplit(":", 1)[1])
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
+    messages = [{"role": "user", "content": question}]
+    # Long: the rest of the context (vibe serve's default without max_tokens; the reference needs a number).
+    max_tokens = 200 if kind != "long" else CONTEXT - server.prompt_tokens(messages)
+    body = {"model": server.model, "messages": messages, "temperature": 0, "max_tokens": max_tokens,
+            "stream": True, "stream_options": {"include_usage": True}}  # fmt: skip
+    headers = {"content-type": "application/json"}
+    started = time.perf_counter()
+    first, tokens, chunks, ok = None, 0, 0, False
+    try:
+        conn.request("POST", "/v1/chat/completions", body=json.dumps(body), headers=headers)
+        response = conn.getresponse()
+        if response.status != 200:
+            response.read()
+            return Outcome(kind, False, 0.0, time.perf_counter() - started, 0)
+        while line := response.readline():
+            if not line.startswith(b"data: ") or line.startswith(b"data: [DONE]"):
+                continue
+            event = json.loads(line[6:])
+            if event.get("usage"):
+                tokens = int(event["usage"]["completion_tokens"])
+            choice = event["choices"][0] if event.get("choices") else {}
+            ok = ok or bool(choice.get("finish_reason"))  # transformers serve sends no [DONE]
+            delta = choice.get("delta", {})
+            if first is None and (delta.get("content") or delta.get("reasoning_content")):
+                first = time.perf_counter()
+            chunks += 1
+            if kind == "hangup" and chunks == 5:
+                conn.sock.close()  # type: ignore[union-attr]
+                return Outcome(kind, True, (first or time.perf_counter()) - started, time.perf_counter() - started, 0)
+    except (OSError, http.client.HTTPException):
+        ok = False
+    finally:
+        conn.close()
+    now = time.perf_counter()
+    return Outcome(kind, ok, (first or now) - started, now - started, tokens)
+
+
+def plan(count: int, seed: int) -> list[tuple[str, str]]:
+    problems = unseen_problems(count, seed=seed)
+    kinds = ["long" if i % 4 == 3 else "hangup" if i % 10 == 9 else "short" for i in range(count)]
+    return [(kind, LONG if kind == "long" else p.question) for kind, p in zip(kinds, problems, strict=True)]
+
+
+def level(server: Server, clients: int, requests: int, seed: int) -> dict[str, float]:
+    work = plan(requests, seed)
+    lock, outcomes = threading.Lock(), []
+
+    def client() -> None:
+        while True:
+            with lock:
+                if not work:
+                    return
+                kind, question = work.pop(0)
+            outcome = one_request(server, kind, question)
+            with lock:
+                outcomes.append(outcome)
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    wall = time.perf_counter() - started
+    done = [o for o in outcomes if o.ok and o.kind != "hangup"]
+    latencies = sorted(o.total_s for o in done)
+    return {
+        "requests/s": len(done) / wall,
+        "tokens/s": sum(o.tokens for o in done) / wall,
+        "ttft p50": statistics.median(o.ttft_s for o in done) if done else float("nan"),
+        "p50": statistics.median(latencies) if done else float("nan"),
+        "p99": latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))] if done else float("nan"),
+        "failed": float(sum(not o.ok for o in outcomes)),
+    }
+
+
+def short_behind_long(server: Server, trials: int = 3) -> tuple[float, float, float]:
+    """(short alone, short sent 1 s into a long one, the long one): medians in seconds."""
+    short = "What is 48 + 37?"
+    alone = statistics.median(one_request(server, "short", short).total_s for _ in range(trials))
+    during: list[float] = []
+    long: list[float] = []
+    for _ in range(trials):
+        runner = threading.Thread(target=lambda: long.append(one_request(server, "long", LONG).total_s))
+        runner.start()
+        time.sleep(1.0)  # the long one is decoding
+        during.append(one_request(server, "short", short).total_s)
+        runner.join()
+    return alone, statistics.median(during), statistics.median(long)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", type=Path, default=demo_model_dir())
+    parser.add_argument("--levels", default="1,4,16,64")
+    parser.add_argument("--requests", type=int, default=2, help="requests per client at each level (at least 8)")
+    parser.add_argument("--concurrency", type=int, default=16, help="vibe serve --concurrency")
+    parser.add_argument("--reference", choices=["transformers"], default=None)
+    args = parser.parse_args()
+    names = ["vibe", *([args.reference] if args.reference else [])]
+    results: dict[str, dict[int, dict[str, float]]] = {}
+    print(f"model {args.model.name} · levels {args.levels} · vibe serve --concurrency {args.concurrency}")
+    for name in names:
+        server = start(name, args.model, args.concurrency)
+        try:
+            level(server, 2, 4, seed=1)  # warm-up
+            results[name] = {}
+            for clients in (int(c) for c in args.levels.split(",")):
+                stats = level(server, clients, max(8, clients * args.requests), seed=clients)
+                results[name][clients] = stats
+                cells = "  ".join(f"{key} {value:7.2f}" for key, value in stats.items())
+                print(f"{name:12} clients {clients:3}  {cells}", flush=True)
+            alone, during, long = short_behind_long(server)
+            print(f"{name:12} short alone {alone:.2f}s · beside a long one {during:.2f}s "
+                  f"({during / alone:.2f}x its solo latency) · the long one {long:.2f}s "
+                  f"(short/long {during / long:.2f})", flush=True)  # fmt: skip
+        finally:
+            server.stop()
+    if args.reference:
+        for clients, stats in results["vibe"].items():
+            reference = results[args.reference][clients]
+            ratio = stats["requests/s"] / reference["requests/s"] if reference["requests/s"] else float("inf")
+            print(f"clients {clients:3}: vibe / {args.reference} requests/s = {ratio:.2f}x")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,121 @@
+"""The transformers backend's continuous batch on a random tiny Qwen2: rows that join a running
+batch, leave it, are cancelled or prefilled in chunks write exactly what they write alone."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+
+from vibecli.engine import transformers_batch
+from vibecli.engine.types import Finished, GenerationRequest, Message, Sampling, TextDelta
+
+GREEDY = Sampling(temperature=0)
+PROBLEMS = ["What is 1 + 2?", "Compute 123 * 45 please, carefully.", "x", "Solve for x: 2x = 8.", "Name a prime."]
+
+
+def request(text: str, max_new_tokens: int = 30, sampling: Sampling = GREEDY) -> GenerationRequest:
+    return GenerationRequest(messages=(Message("user", text),), sampling=sampling, max_new_tokens=max_new_tokens,
+                             stop_token_ids=(), request_id=text)  # fmt: skip
+
+
+def alone(backend: Any, req: GenerationRequest) -> Finished:
+    last = list(backend.stream(req))[-1]
+    assert isinstance(last, Finished)
+    return last
+
+
+def run_session(session: Any, joins: dict[int, list[GenerationRequest]]) -> dict[str, Finished]:
+    """Step `session`, adding `joins[k]` before step k; returns each request's `Finished` by id."""
+    handles: dict[int, str] = {}
+    finished: dict[str, Finished] = {}
+    step = 0
+    while session.active or any(k >= step for k in joins):
+        for req in joins.get(step, []):
+            handles[session.add(req)] = req.request_id
+        for handle, item in session.step():
+            if isinstance(item, Finished):
+                finished[handles[handle]] = item
+        step += 1
+    return finished
+
+
+def test_requests_joining_a_running_batch_write_what_they_write_alone(tiny_backend: Any) -> None:
+    reqs = [request(p, max_new_tokens=20 + 7 * i) for i, p in enumerate(PROBLEMS)]
+    expected = {r.request_id: alone(tiny_backend, r).text for r in reqs}
+    session = tiny_backend.open_batch(3)
+    got = run_session(session, {0: reqs[:1], 4: reqs[1:3], 9: reqs[3:]})
+    assert {k: f.text for k, f in got.items()} == expected
+    assert all(f.reason == "length" for f in got.values())
+
+
+def test_long_prompts_are_prefilled_in_chunks_beside_running_rows(
+    tiny_backend: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(transformers_batch, "MAX_CHUNK", 16)
+    long = request("Explain: " + "the quick brown fox jumps over the lazy dog; " * 6, max_new_tokens=12)
+    short = request("What is 1 + 2?", max_new_tokens=40)
+    expected = {r.request_id: alone(tiny_backend, r).text for r in (long, short)}
+    session = tiny_backend.open_batch(2)
+    short_handle, long_handle = session.add(short), None
+    deltas_while_prefilling = 0
+    got: dict[int, Finished] = {}
+    for step in range(400):
+        if step == 2:
+            long_handle = session.add(long)
+        items = session.step()
+        got.update((h, i) for h, i in items if isinstance(i, Finished))
+        if long_handle is not None and not any(h == long_handle for h, _ in items) and long_handle not in got:
+            deltas_while_prefilling += sum(h == short_handle and isinstance(i, TextDelta) for h, i in items)
+        if not session.active:
+            break
+    assert got[short_handle].text == expected[short.request_id]
+    assert got[long_handle].text == expected[long.request_id]
+    assert deltas_while_prefilling >= 5, "the short row kept decoding while the long prompt was prefilled"
+
+
+def test_a_cancelled_row_leaves_and_the_others_are_unaffected(tiny_backend: Any) -> None:
+    reqs = [request(p, max_new_tokens=40) for p in PROBLEMS[:3]]
+    expected = {r.request_id: alone(tiny_backend, r).text for r in reqs}
+    session = tiny_backend.open_batch(3)
+    cancel = threading.Event()
+    handles = {session.add(reqs[0]): reqs[0].request_id, session.add(reqs[1], cancel): reqs[1].request_id,
+               session.add(reqs[2]): reqs[2].request_id}  # fmt: skip
+    finished: dict[str, Finished] = {}
+    steps = 0
+    while session.active:
+        steps += 1
+        if steps == 6:
+            cancel.set()
+        finished.update((handles[h], i) for h, i in session.step() if isinstance(i, Finished))
+    cancelled = finished.pop(reqs[1].request_id)
+    assert cancelled.reason == "cancelled" and cancelled.stats.generated_tokens < 10
+    assert {k: f.text for k, f in finished.items()} == {k: v for k, v in expected.items() if k != reqs[1].request_id}
+
+
+def test_no_more_rows_run_than_the_capacity_and_every_request_finishes(tiny_backend: Any) -> None:
+    session = tiny_backend.open_batch(2)
+    handles = [session.add(request(p, max_new_tokens=5 + i)) for i, p in enumerate(PROBLEMS)]
+    done: set[int] = set()
+    started: set[int] = set()
+    while session.active:
+        items = session.step()
+        started |= {h for h, i in items if isinstance(i, TextDelta)}
+        done |= {h for h, i in items if isinstance(i, Finished)}
+        assert len(started - done) <= 2
+    assert done == set(handles)
+
+
+def test_seeded_sampling_in_a_batch_matches_sampling_alone(tiny_backend: Any) -> None:
+    reqs = [request(p, sampling=Sampling(temperature=1.0, top_p=0.9, seed=7 + i)) for i, p in enumerate(PROBLEMS)]
+    expected = {r.request_id: alone(tiny_backend, r).text for r in reqs}
+    got = {c.request_id: c.finished.text for c in tiny_backend.run_many(reqs, max_batch=2)}
+    assert got == expected
+
+
+def test_generation_ends_at_the_context(tiny_backend: Any) -> None:
+    req = request("Count forever.", max_new_tokens=100_000)
+    finished = alone(tiny_backend, req)
+    assert finished.reason == "length"
+    assert finished.stats.prompt_tokens + finished.stats.generated_tokens == tiny_backend.info.context_length == 1024

@@ -1,0 +1,293 @@
+"""Continuous batching for the transformers backend: requests join and leave between steps.
+
+The running rows share one KV cache, left-padded to a common width. A new request is
+prefilled in a cache of its own, in chunks sized to take about `PREFILL_TARGET_S` each, so a
+long prompt never holds up the running rows, a cancellation or an admission for long. Once
+prefilled, its cache is padded and appended to the shared one, and it decodes with the rest.
+A row that finishes leaves the cache at once, and columns that only padding still uses are
+trimmed away. Every row keeps its own sampler (and seed), detokenizer and stop state.
+
+Measured against transformers' own continuous-batching API on CPU (`bench/continuous_batching.py`):
+this loop is several times faster there, and it keeps per-request seeds, which that API lacks.
+"""
+
+from __future__ import annotations
+
+import collections
+import itertools
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from vibecli.engine.detokenize import IncrementalDetokenizer, StopStringMatcher
+from vibecli.engine.types import (
+    Finished,
+    FinishReason,
+    GenerationRequest,
+    GenerationStats,
+    StreamItem,
+    TextDelta,
+)
+from vibecli.errors import EngineError
+
+if TYPE_CHECKING:
+    import torch
+
+    from vibecli.engine.transformers_backend import TransformersBackend
+
+PREFILL_TARGET_S = 0.3  # one step's prefill work; with a decode step it stays well under a second
+# Prefill chunks start small (a 1.5B model on two CPU cores prefills about 100 tokens a second)
+# and grow with the speed measured; the backend keeps what was learned for its next batches.
+MIN_CHUNK, MAX_CHUNK, FIRST_CHUNK = 32, 4096, 64
+
+Emitted = list[tuple[int, StreamItem]]
+
+
+@dataclass(eq=False)
+class _Row:
+    """One request inside the batch, from admission to its `Finished`."""
+
+    handle: int
+    request: GenerationRequest
+    cancel: threading.Event | None
+    started_at: float = 0.0
+    ids: list[int] = field(default_factory=list)  # the prompt, until it is prefilled
+    prompt_tokens: int = 0
+    max_new: int = 0
+    stop_ids: frozenset[int] = frozenset()
+    detokenizer: IncrementalDetokenizer | None = None
+    stops: StopStringMatcher | None = None
+    sampler: Any = None  # transformers.LogitsProcessorList, or None when greedy
+    generator: Any = None  # torch.Generator, or None when greedy
+    prefilled: int = 0
+    cache: Any = None  # its own cache while it is being prefilled
+    length: int = 0  # its tokens in the cache (its next position)
+    next_token: int = 0
+    generated: int = 0
+    text: list[str] = field(default_factory=list)
+    first_token_at: float | None = None
+
+    @property
+    def cancelled(self) -> bool:
+        return self.cancel is not None and self.cancel.is_set()
+
+
+class TransformersBatch:
+    """A `BatchSession` on a transformers model (see `vibecli.engine.backend.BatchSession`)."""
+
+    def __init__(self, backend: TransformersBackend, max_rows: int) -> None:
+        self._backend = backend
+        self._capacity = max(1, max_rows)
+        self._handles = itertools.count()
+        self._waiting: collections.deque[_Row] = collections.deque()
+        self._prefilling: collections.deque[_Row] = collections.deque()
+        self._running: list[_Row] = []
+        self._cache: Any = None
+        self._mask: Any = None  # [rows, width]: 1 where a row has a token, 0 for padding
+
+    @property
+    def capacity(self) -> int:
+        return self._capacity
+
+    @property
+    def active(self) -> int:
+        return len(self._waiting) + len(self._prefilling) + len(self._running)
+
+    def add(self, request: GenerationRequest, cancel: threading.Event | None = None) -> int:
+        handle = next(self._handles)
+        self._waiting.append(_Row(handle, request, cancel))
+        return handle
+
+    def step(self) -> list[tuple[int, StreamItem]]:
+        import torch
+
+        out: Emitted = []
+        with torch.inference_mode():
+            self._drop_cancelled(out)
+            self._admit(out)
+            self._prefill(out)
+            self._decode(out)
+        return out
+
+    def close(self) -> None:
+        self._waiting.clear()
+        self._prefilling.clear()
+        self._running = []
+        self._cache = self._mask = None
+
+    # Admission and prefill
+
+    def _admit(self, out: Emitted) -> None:
+        backend = self._backend
+        while self._waiting and len(self._prefilling) + len(self._running) < self._capacity:
+            row = self._waiting.popleft()
+            row.started_at = time.perf_counter()
+            try:
+                ids = backend.encode_within_context(row.request)
+            except EngineError as exc:
+                out.append(self._finish(row, "error", str(exc)))
+                continue
+            context = backend.info.context_length
+            row.ids, row.prompt_tokens = ids, len(ids)
+            row.max_new = row.request.max_new_tokens
+            if context is not None:
+                row.max_new = min(row.max_new, context - len(ids))
+            row.stop_ids = backend.stop_ids | frozenset(row.request.stop_token_ids)
+            row.detokenizer = IncrementalDetokenizer(backend.decode)
+            row.stops = StopStringMatcher(row.request.stop_strings)
+            row.sampler, row.generator = backend.sampler(row.request.sampling)
+            self._prefilling.append(row)
+
+    def _prefill(self, out: Emitted) -> None:
+        """Up to one chunk's worth of prompt tokens, oldest request first."""
+        import torch
+
+        budget, spent, started = min(self._backend.prefill_chunk, MAX_CHUNK), 0, time.perf_counter()
+        while self._prefilling and budget > 0:
+            row = self._prefilling[0]
+            take = min(len(row.ids) - row.prefilled, budget)
+            end = row.prefilled + take
+            if row.cache is None:
+                row.cache = self._backend.new_cache()
+            try:
+                logits = self._backend.forward(
+                    torch.tensor([row.ids[row.prefilled : end]]),
+                    torch.ones((1, end), dtype=torch.long),
+                    torch.arange(row.prefilled, end).unsqueeze(0),
+                    row.cache,
+                )
+            except RuntimeError as exc:  # out of memory, device errors
+                self._prefilling.popleft()
+                out.append(self._finish(row, "error", str(exc).splitlines()[0]))
+                continue
+            row.prefilled, budget, spent = end, budget - take, spent + take
+            if row.prefilled < len(row.ids):
+                break
+            self._prefilling.popleft()
+            row.length, row.ids = row.prefilled, []
+            if self._emit(row, self._pick(row, logits[0:1]), out):
+                self._join(row)
+            row.cache = None
+        if spent >= MIN_CHUNK:
+            rate = spent / max(time.perf_counter() - started, 1e-6)
+            self._backend.prefill_chunk = max(MIN_CHUNK, min(MAX_CHUNK, int(rate * PREFILL_TARGET_S)))
+
+    def _join(self, row: _Row) -> None:
+        """Append a prefilled row's cache to the shared one, left-padding the shorter side."""
+        import torch
+        from torch.nn.functional import pad
+
+        ones = torch.ones((1, row.length), dtype=torch.long, device=self._backend.device)
+        if not self._running:
+            self._cache, self._mask, self._running = row.cache, ones, [row]
+            return
+        width = self._mask.shape[1]
+        grow_batch, grow_row = max(0, row.length - width), max(0, width - row.length)
+        for shared, own in zip(self._cache.layers, row.cache.layers, strict=True):
+            shared.keys = torch.cat([pad(shared.keys, (0, 0, grow_batch, 0)), pad(own.keys, (0, 0, grow_row, 0))])
+            shared.values = torch.cat([pad(shared.values, (0, 0, grow_batch, 0)), pad(own.values, (0, 0, grow_row, 0))])
+        self._mask = torch.cat([pad(self._mask, (grow_batch, 0)), pad(ones, (grow_row, 0))])
+        self._running.append(row)
+
+    # Decoding
+
+    def _decode(self, out: Emitted) -> None:
+        import torch
+
+        rows = self._running
+        if not rows:
+            return
+        device = self._backend.device
+        self._mask = torch.cat([self._mask, torch.ones((len(rows), 1), dtype=torch.long, device=device)], dim=1)
+        try:
+            logits = self._backend.forward(
+                torch.tensor([[row.next_token] for row in rows]),
+                self._mask,
+                torch.tensor([[row.length] for row in rows]),
+                self._cache,
+            )
+        except RuntimeError as exc:
+            message = str(exc).splitlines()[0]
+            out.extend(self._finish(row, "error", message) for row in rows)
+            self._clear_running()
+            return
+        keep = []
+        for index, row in enumerate(rows):
+            row.length += 1
+            if self._emit(row, self._pick(row, logits[index : index + 1]), out):
+                keep.append(index)
+        if len(keep) < len(rows):
+            self._retire(keep)
+
+    def _pick(self, row: _Row, logits: torch.Tensor) -> int:
+        import torch
+
+        if row.sampler is None:
+            return int(logits.argmax(dim=-1).item())
+        scores = row.sampler(torch.tensor([[row.next_token]]), logits)
+        probs = torch.softmax(scores, dim=-1)
+        return int(torch.multinomial(probs, 1, generator=row.generator).item())
+
+    def _emit(self, row: _Row, token: int, out: Emitted) -> bool:
+        """Take `token` into `row`; True while the row goes on."""
+        assert row.detokenizer is not None and row.stops is not None
+        row.generated += 1
+        row.first_token_at = row.first_token_at or time.perf_counter()
+        if token in row.stop_ids:
+            out.append(self._finish(row, "stop"))
+            return False
+        at_end = row.generated >= row.max_new
+        text = row.stops.feed(row.detokenizer.push(token))
+        if at_end and not row.stops.stopped:
+            text += row.stops.feed(row.detokenizer.flush()) + row.stops.flush()
+        if text:
+            row.text.append(text)
+            out.append((row.handle, TextDelta(text, row.generated)))
+        if row.stops.stopped or at_end:
+            out.append(self._finish(row, "stop" if row.stops.stopped else "length"))
+            return False
+        row.next_token = token
+        return True
+
+    # Leaving
+
+    def _drop_cancelled(self, out: Emitted) -> None:
+        for queue in (self._waiting, self._prefilling):
+            for row in [r for r in queue if r.cancelled]:
+                queue.remove(row)
+                out.append(self._finish(row, "cancelled"))
+        if any(row.cancelled for row in self._running):
+            out.extend(self._finish(row, "cancelled") for row in self._running if row.cancelled)
+            self._retire([i for i, row in enumerate(self._running) if not row.cancelled])
+
+    def _retire(self, keep: list[int]) -> None:
+        """Keep only rows `keep` of the shared cache, then trim columns no row uses any more."""
+        import torch
+
+        if not keep:
+            self._clear_running()
+            return
+        index = torch.tensor(keep, device=self._backend.device)
+        mask = self._mask.index_select(0, index)
+        start = int(mask.any(dim=0).nonzero()[0])
+        for layer in self._cache.layers:
+            layer.keys = layer.keys.index_select(0, index)[:, :, start:]
+            layer.values = layer.values.index_select(0, index)[:, :, start:]
+        self._mask = mask[:, start:]
+        self._running = [self._running[i] for i in keep]
+
+    def _clear_running(self) -> None:
+        self._running, self._cache, self._mask = [], None, None
+
+    def _finish(self, row: _Row, reason: FinishReason, error: str | None = None) -> tuple[int, Finished]:
+        now = time.perf_counter()
+        started = row.started_at or now
+        stats = GenerationStats(
+            prompt_tokens=row.prompt_tokens,
+            generated_tokens=row.generated,
+            ttft_s=(row.first_token_at or now) - started,
+            total_s=now - started,
+        )
+        row.cache, row.ids = None, []
+        return row.handle, Finished(reason=reason, text="".join(row.text), stats=stats, error=error)
