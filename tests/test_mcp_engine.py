@@ -76,17 +76,32 @@ def _load(session: Any) -> tuple[int, int]:
 
 
 class _Recording:
-    """The demo backend, noting the size of every batch the scheduler runs."""
+    """The demo backend, noting how many requests the scheduler admitted and how many ran side by side."""
 
     def __init__(self, backend: Any) -> None:
-        self.backend, self.batches = backend, []
+        self.backend, self.added, self.peak = backend, 0, 0
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.backend, name)
 
-    def stream_batch(self, requests: Any, *, cancels: Any) -> Any:
-        self.batches.append(len(requests))
-        return self.backend.stream_batch(requests, cancels=cancels)
+    def open_batch(self, max_rows: int) -> Any:
+        return _RecordingSession(self, self.backend.open_batch(max_rows))
+
+
+class _RecordingSession:
+    def __init__(self, recording: _Recording, session: Any) -> None:
+        self.recording, self.session = recording, session
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.session, name)
+
+    def add(self, request: Any, cancel: Any = None) -> int:
+        self.recording.added += 1
+        return int(self.session.add(request, cancel))
+
+    def step(self) -> Any:
+        self.recording.peak = max(self.recording.peak, self.session.active)
+        return self.session.step()
 
 
 def _run_when_queued(scheduler: Scheduler, calls: list[Callable[[], None]], *, queued: int) -> None:
@@ -119,7 +134,7 @@ def test_concurrent_solves_run_in_one_batch(demo_backend: Any) -> None:
         results.append(result)
 
     _run_when_queued(scheduler, [lambda: solve(0), lambda: solve(1)], queued=2)
-    assert recording.batches == [2]
+    assert recording.added == 2 and recording.peak == 2  # both ran side by side
     assert sorted(r.final_answer or "" for r in results) == ["42", "85"]
 
 
@@ -146,7 +161,7 @@ def test_samples_and_another_calls_solve_run_in_one_batch(demo_backend: Any) -> 
                                              controls=single.controls)  # fmt: skip
 
     _run_when_queued(scheduler, [vote, solve], queued=4)  # three samples and a solve
-    assert recording.batches == [4]
+    assert recording.added == 4 and recording.peak == 4
     voted = outcomes["vote"]
     assert isinstance(voted, SamplesResult) and voted.final_answer == "85" and voted.vote.size == 3
     assert [s.seed for s in voted.samples] == [0, 1, 2] and outcomes["solve"].final_answer == "42"
@@ -166,7 +181,7 @@ def test_samples_beyond_the_queue_are_refused_and_leave_it(demo_backend: Any) ->
         _wait(lambda: scheduler.queued == 0, "the queue to drain", timeout_s=30)
     finally:
         scheduler.close()
-    assert recording.batches == []
+    assert recording.added == 0
 
 
 def test_a_consumer_that_stops_early_frees_its_row(demo_backend: Any) -> None:
@@ -200,7 +215,7 @@ def test_a_cancelled_call_leaves_the_queue_without_generating(demo_backend: Any)
         consumer.join(30)
     finally:
         scheduler.close()
-    assert [item.reason for item in items] == ["cancelled"] and recording.batches == []
+    assert [item.reason for item in items] == ["cancelled"] and recording.added == 0
 
 
 def _plan(budget: int | None = None, max_tokens: int = 1000) -> Any:
