@@ -178,6 +178,7 @@ def test_status_lines_arrive_while_the_converter_runs(tmp_path: Path, monkeypatc
     _fake_converter(monkeypatch)
     seen = tmp_path / "seen"
     monkeypatch.setenv("FAKE_CONVERT_HANDSHAKE", str(seen))
+    monkeypatch.delenv("PYTHONUNBUFFERED", raising=False)  # vibe must set it for the converter
     stages: list[str] = []
 
     def on_status(stage: str, completion: float) -> None:
