@@ -79,6 +79,8 @@ def _explain(exc: BaseException) -> str:
 
 def import_exllamav2(notice: Callable[[str], None] | None = None) -> Any:
     """The `exllamav2` module, or one clear EngineError; says so once when kernels must be compiled."""
+    if "exllamav2" in sys.modules:  # imported (and built) already in this process
+        return sys.modules["exllamav2"]
     if importlib.util.find_spec("exllamav2") is None:
         raise EngineError("the exl2 backend needs exllamav2: pip install 'vibecli[exl2]'")
     try:
