@@ -42,7 +42,7 @@ PY
         echo '{"ok": false, "error": "installing the carried wheels failed: see wheels.log"}' >"$out/gpu_check.json"
         exit 1
     fi
-    export PYTHONPATH="$site:$PWD${PYTHONPATH:+:$PYTHONPATH}"
+    export PYTHONPATH="$site:$PWD${PYTHONPATH:+:$PYTHONPATH}" PATH="$PATH:$site/bin"  # ninja, for the JIT build
     # A prebuilt extension (scripts/prebuild_exl2_ext.sh) is used only if it loads with this torch;
     # otherwise exllamav2 would stop on it ("undefined symbol") instead of building its own.
     for prebuilt in .whl/exllamav2_ext*.so.gz .whl/exllamav2_ext*.so; do
