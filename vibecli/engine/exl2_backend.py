@@ -19,7 +19,7 @@ from typing import Any
 
 from vibecli.engine.backend import BatchSession, LoadOptions
 from vibecli.engine.chat_template import ChatTemplate
-from vibecli.engine.exl2_batch import Exl2Batch
+from vibecli.engine.exl2_batch import Exl2Batch, SharedGenerator
 from vibecli.engine.exl2_config import quantized_cache_problem, rope_fix
 from vibecli.engine.exl2_runtime import import_exllamav2, loading_progress, stdout_to_stderr
 from vibecli.engine.types import (
@@ -186,7 +186,7 @@ class Exl2Backend:
         self._parts, self._template, self._plan, self._info = parts, template, plan, info
         vocab_ids = [self._single_id(token) for token in STOP_TOKENS]
         self._stop_ids = sorted({i for i in [*vocab_ids, *eos_ids] if i is not None})
-        self._lock = threading.Lock()  # one iterate() loop at a time on the generator
+        self._shared = SharedGenerator(parts.generator)
 
     @property
     def info(self) -> ModelInfo:
@@ -203,11 +203,10 @@ class Exl2Backend:
             yield item
 
     def open_batch(self, max_rows: int) -> BatchSession:
-        """A continuous batch on the generator; one session at a time (others wait for `close`)."""
-        self._lock.acquire()
+        """A continuous batch on the generator (unpaged: one row at a time)."""
         generator = self._parts.generator
         capacity = max(1, min(max_rows, int(generator.max_batch_size))) if self._plan.paged else 1
-        return Exl2Batch(generator, self.build_job, capacity, self._lock.release)
+        return Exl2Batch(self._shared, self.build_job, capacity)
 
     def stream_batch(
         self, requests: Sequence[GenerationRequest], *, cancels: Sequence[threading.Event | None]

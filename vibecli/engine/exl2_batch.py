@@ -7,9 +7,10 @@ The result dicts it returns are turned into `TextDelta`/`Finished` here and nowh
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -93,23 +94,30 @@ def translate(result: dict[str, Any], row: Row) -> list[StreamItem]:
     return items
 
 
+@dataclass
+class SharedGenerator:
+    """One dynamic generator shared by every open batch of a backend: calls into it are serialized,
+    and each result goes to the batch whose job it is (job identifiers are unique per backend)."""
+
+    generator: Any
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    owners: dict[int, Exl2Batch] = field(default_factory=dict)
+    next_id: Iterator[int] = field(default_factory=itertools.count)
+
+
 class Exl2Batch:
     """A `BatchSession` over the dynamic generator. Rows beyond `capacity` wait here, not in the
     generator, so that `max_rows` bounds what runs; the generator may still hold a started job
-    back until its cache has free pages. The backend's lock is held from open to `close`."""
+    back until its cache has free pages. Several batches may be open on one backend at once
+    (threads, or a stream left unfinished): whichever one steps drives the generator for all of them."""
 
     def __init__(
-        self,
-        generator: Any,
-        build_job: Callable[[int, GenerationRequest], Any],
-        capacity: int,
-        release: Callable[[], None],
+        self, shared: SharedGenerator, build_job: Callable[[int, GenerationRequest], Any], capacity: int
     ) -> None:
-        self._generator, self._build_job, self._capacity, self._release = generator, build_job, capacity, release
-        self._running: dict[int, Row] = {}  # enqueued in the generator
+        self._shared, self._build_job, self._capacity = shared, build_job, capacity
+        self._running: dict[int, Row] = {}  # enqueued in the generator, by handle (the job's identifier)
         self._waiting: deque[Row] = deque()
-        self._next_handle = 0
-        self._closed = False
+        self._inbox: list[dict[str, Any]] = []  # results another batch's step received for our jobs
 
     @property
     def capacity(self) -> int:
@@ -121,43 +129,51 @@ class Exl2Batch:
 
     def add(self, request: GenerationRequest, cancel: threading.Event | None = None) -> int:
         """Admit `request`; raises EngineError, before anything is enqueued, when it cannot fit the context."""
-        handle = self._next_handle
-        job = self._build_job(handle, request)
-        self._next_handle += 1
-        self._waiting.append(Row(handle, job, request.stop_strings, cancel))
+        handle = next(self._shared.next_id)
+        self._waiting.append(Row(handle, self._build_job(handle, request), request.stop_strings, cancel))
         return handle
 
     def step(self) -> list[tuple[int, StreamItem]]:
         out: list[tuple[int, StreamItem]] = []
-        for row in [*self._running.values(), *self._waiting]:
-            if row.cancel is not None and row.cancel.is_set():
-                if self._running.pop(row.handle, None) is not None:
-                    self._generator.cancel(row.job)
-                else:
-                    self._waiting.remove(row)
-                out.append((row.handle, row.partial()))
-        while self._waiting and len(self._running) < self._capacity:
-            row = self._waiting.popleft()
-            self._generator.enqueue(row.job)
-            self._running[row.handle] = row
-        if self._running:
-            for result in self._generator.iterate():
+        shared = self._shared
+        with shared.lock:
+            results, self._inbox = self._inbox, []
+            for row in [*self._running.values(), *self._waiting]:
+                if row.cancel is not None and row.cancel.is_set():
+                    if self._running.pop(row.handle, None) is not None:
+                        shared.generator.cancel(row.job)
+                        shared.owners.pop(row.handle, None)
+                    else:
+                        self._waiting.remove(row)
+                    out.append((row.handle, row.partial()))
+            while self._waiting and len(self._running) < self._capacity:
+                row = self._waiting.popleft()
+                shared.generator.enqueue(row.job)
+                shared.owners[row.handle] = self
+                self._running[row.handle] = row
+            if self._running and not results:
+                for result in shared.generator.iterate():
+                    owner = shared.owners.get(result.get("identifier", -1))
+                    if owner is self:
+                        results.append(result)
+                    elif owner is not None:
+                        owner._inbox.append(result)
+            for result in results:
                 live = self._running.get(result.get("identifier", -1))
                 if live is None:
                     continue
                 out.extend((live.handle, item) for item in translate(result, live))
                 if live.done:
                     del self._running[live.handle]
+                    shared.owners.pop(live.handle, None)
         return out
 
     def close(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        try:
+        """Cancel what is left; idempotent."""
+        with self._shared.lock:
             for row in self._running.values():
-                self._generator.cancel(row.job)
-        finally:
+                self._shared.generator.cancel(row.job)
+                self._shared.owners.pop(row.handle, None)
             self._running.clear()
             self._waiting.clear()
-            self._release()
+            self._inbox.clear()
