@@ -37,14 +37,20 @@ def test_this_machine_is_reported_as_it_is() -> None:
     assert "exllamav2" not in sys.modules  # reported from metadata: importing it would build kernels
 
 
-def test_a_turing_gpu_with_exllamav2_gets_its_advice(monkeypatch: pytest.MonkeyPatch) -> None:
-    """torch's CUDA queries are faked (this machine has no GPU); scripts/gpu_check.sh runs doctor on one."""
+def _fake_gpu(monkeypatch: pytest.MonkeyPatch, name: str, gib: int, capability: tuple[int, int], package: str,
+              version: str) -> None:  # fmt: skip
+    """torch's CUDA queries answer for one GPU (this machine has none), and `package` is installed."""
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
-    props = SimpleNamespace(name="NVIDIA GeForce RTX 2070 SUPER", total_memory=8 * 2**30, major=7, minor=5)
+    props = SimpleNamespace(name=name, total_memory=gib * 2**30, major=capability[0], minor=capability[1])
     monkeypatch.setattr(torch.cuda, "get_device_properties", lambda index: props)
     real = __import__("vibecli.doctor", fromlist=["version_of"]).version_of
-    monkeypatch.setattr("vibecli.doctor.version_of", lambda name: "0.3.2" if name == "exllamav2" else real(name))
+    monkeypatch.setattr("vibecli.doctor.version_of", lambda name: version if name == package else real(name))
+
+
+def test_a_turing_gpu_with_exllamav2_gets_its_advice(monkeypatch: pytest.MonkeyPatch) -> None:
+    """torch's CUDA queries are faked (this machine has no GPU); scripts/gpu_check.sh runs doctor on one."""
+    _fake_gpu(monkeypatch, "NVIDIA GeForce RTX 2070 SUPER", 8, (7, 5), "exllamav2", "0.3.2")
     report = _report()
     checks = _checks(report)
     assert checks["gpu"] == "NVIDIA GeForce RTX 2070 SUPER, 8.0 GiB, compute capability 7.5"
@@ -73,18 +79,12 @@ def test_flash_attn_is_test_imported_not_trusted_from_metadata(
     """A flash-attn wheel built for another torch installs fine, then breaks `import exllamav2`."""
     _flash_attn(tmp_path, broken)
     monkeypatch.setenv("PYTHONPATH", str(tmp_path))
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
-    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
-    props = SimpleNamespace(name="NVIDIA H200", total_memory=141 * 2**30, major=9, minor=0)
-    monkeypatch.setattr(torch.cuda, "get_device_properties", lambda index: props)
-    real = __import__("vibecli.doctor", fromlist=["version_of"]).version_of
-    monkeypatch.setattr("vibecli.doctor.version_of", lambda name: "2.7.4.post1" if name == "flash-attn" else real(name))
+    _fake_gpu(monkeypatch, "NVIDIA H200", 141, (9, 0), "flash-attn", "2.7.4.post1")
     report = _report()
     detail, advice = _checks(report)["flash-attn"], " ".join(report["advice"])  # type: ignore[arg-type]
     if broken:
-        assert (
-            detail.startswith("2.7.4.post1 installed but does not import: ImportError") and "undefined symbol" in detail
-        )
+        assert detail.startswith("2.7.4.post1 installed but does not import: ImportError")
+        assert "undefined symbol" in detail
         assert "EXLLAMA_NO_FLASH_ATTN=1" in advice
     else:
         assert detail == "2.7.4.post1" and "flash-attn" not in advice
