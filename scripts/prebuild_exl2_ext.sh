@@ -20,8 +20,10 @@ mkdir -p "$dir" "$out"
 [ -x "$dir/venv/bin/python" ] || "$python312" -m venv "$dir/venv"
 . "$dir/venv/bin/activate"
 python -m pip install -q --upgrade pip
+# nvcc's own parts must match it: an unpinned nvidia-nvvm (cicc) 13.5 writes PTX 9.5, which
+# ptxas 13.0 refuses ("Unsupported .version 9.5").
 python -m pip install -q "torch==$torch_version" "exllamav2==0.3.2" tokenizers ninja \
-    "nvidia-cuda-nvcc==$cuda.*" "nvidia-cuda-crt==$cuda.*" "nvidia-cuda-cccl==$cuda.*"
+    "nvidia-cuda-nvcc==$cuda.*" "nvidia-nvvm==$cuda.*" "nvidia-cuda-crt==$cuda.*" "nvidia-cuda-cccl==$cuda.*"
 python -c 'import torch; print("torch", torch.__version__, "CUDA", torch.version.cuda)' | tee "$dir/stack.txt"
 # One CUDA tree from the nvidia-* wheels (each ships bin/, include/, lib/ or all under cu13/).
 site=$(python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
