@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 
 from vibecli.cli.app import app
 from vibecli.engine.formats import detect_format
+from vibecli.errors import EngineError
 from vibecli.paths import demo_model_dir
 
 FAKE_EXL2 = Path(__file__).parent / "fake_exllamav2"
@@ -103,6 +104,11 @@ def _fake_converter(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("vibecli.models.quantize.cuda_problem", lambda: None)
 
 
+def _work_dirs() -> list[Path]:
+    root = Path(os.environ["XDG_DATA_HOME"]) / "vibe" / "quantize-work"
+    return sorted(root.iterdir()) if root.is_dir() else []
+
+
 def test_quantize_runs_the_converter_resumes_and_records_the_format(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -111,17 +117,97 @@ def test_quantize_runs_the_converter_resumes_and_records_the_format(
     monkeypatch.setenv("FAKE_CONVERT_FAIL_AT", "quant")
     stopped = runner.invoke(app, ["models", "quantize", "Tiny", "--bpw", "4"])
     assert stopped.exit_code == 3 and "the same command resumes from" in stopped.stderr
+    [work] = _work_dirs()
+    stages = (work / "stages.log").read_text().split()
+    assert stages[-1] == "embeddings"
     monkeypatch.delenv("FAKE_CONVERT_FAIL_AT")
+    (work / "stages.log").rename(tmp_path / "stages.log")  # the work directory is removed on success
     done = runner.invoke(app, ["models", "quantize", "Tiny", "--bpw", "4"])
     assert done.exit_code == 0, done.stderr
     output = Path(done.stdout.strip())
     assert output.name == "WeiboAI--Tiny-exl2-4bpw" and detect_format(output) == "exl2"
-    work = Path(os.environ["XDG_DATA_HOME"]) / "vibe" / "quantize-work" / output.name
-    stages = (work / "stages.log").read_text().split()
-    assert stages.count("begin") == 1 and stages[-2:] == ["quant", "compile"]  # resumed, not restarted
+    assert "Tokenizing (1)" not in done.stderr  # resumed, not restarted
+    assert _work_dirs() == []  # out_tensor/ and the hidden states are gone
     entry = json.loads(runner.invoke(app, ["models", "info", output.name, "--json"]).stdout)
     assert (entry["format"], entry["bits_per_weight"]) == ("exl2", 4.0)
     assert (source / "config.json").is_file()
+
+
+def test_quantizing_again_honours_the_new_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The real converter resumes whatever job its work directory holds, with that job's settings,
+    and only says "already finished" about a finished one: each set of settings gets its own."""
+    _install(tmp_path)
+    _fake_converter(monkeypatch)
+    first = runner.invoke(app, ["models", "quantize", "Tiny", "--bpw", "4"])
+    assert first.exit_code == 0, first.stderr
+    output = Path(first.stdout.strip())
+    assert runner.invoke(app, ["models", "rm", output.name]).exit_code == 0
+    again = runner.invoke(app, ["models", "quantize", "Tiny", "--bpw", "4"])
+    assert again.exit_code == 0 and (output / "output.safetensors").is_file(), again.stderr
+    monkeypatch.setenv("FAKE_CONVERT_FAIL_AT", "quant")  # an interrupted job with head bits 6 stays behind
+    assert runner.invoke(app, ["models", "quantize", "Tiny", "--bpw", "5"]).exit_code == 3
+    monkeypatch.delenv("FAKE_CONVERT_FAIL_AT")
+    elsewhere = tmp_path / "q5-h8"
+    args = ["models", "quantize", "Tiny", "--bpw", "5", "--head-bits", "8", "--out", str(elsewhere)]
+    other = runner.invoke(app, args)
+    assert other.exit_code == 0, other.stderr
+    quant = json.loads((elsewhere / "config.json").read_text())["quantization_config"]
+    assert (quant["bits"], quant["head_bits"]) == (5.0, 8)
+    assert len(_work_dirs()) == 1  # only the interrupted 5 bpw job, waiting to be resumed
+
+
+def test_a_finished_job_left_in_the_work_directory_is_redone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from vibecli.models.quantize import plan, run
+
+    source = _install(tmp_path)
+    _fake_converter(monkeypatch)
+    job = plan(source, bits=4.0, head_bits=6, output=tmp_path / "out")
+    job.work.mkdir(parents=True)
+    leftover = {"progress": "finished", "out_dir": str(job.work), "compile_full": str(job.output)}
+    (job.work / "job_new.json").write_text(json.dumps(leftover))
+    assert run(job, on_status=lambda *a: None, on_line=lambda line: None) == job.output
+    assert (job.output / "output.safetensors").is_file()
+
+
+def test_status_lines_arrive_while_the_converter_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The converter prints with plain print(); the fake waits until the first status line has been
+    read, which through a block-buffered pipe it never is."""
+    from vibecli.models.quantize import plan, run
+
+    source = _install(tmp_path)
+    _fake_converter(monkeypatch)
+    seen = tmp_path / "seen"
+    monkeypatch.setenv("FAKE_CONVERT_HANDSHAKE", str(seen))
+    monkeypatch.delenv("PYTHONUNBUFFERED", raising=False)  # vibe must set it for the converter
+    stages: list[str] = []
+
+    def on_status(stage: str, completion: float) -> None:
+        stages.append(stage)
+        seen.touch()
+
+    run(plan(source, bits=4.0, head_bits=6, output=tmp_path / "out"), on_status=on_status, on_line=lambda line: None)
+    assert stages[0] == "Tokenizing (1)" and stages[-1] == "Compiling"
+
+
+def test_quantize_gives_the_converter_the_rope_keys_it_reads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """transformers 5 writes RoPE settings only in rope_parameters; ExLlamaV2 reads rope_theta."""
+    from vibecli.models.quantize import plan, run
+
+    source = _install(tmp_path)
+    config = json.loads((source / "config.json").read_text())
+    config["rope_parameters"] = {"rope_theta": 1000000.0, "rope_type": "default"}
+    (source / "config.json").write_text(json.dumps(config))
+    _fake_converter(monkeypatch)
+    monkeypatch.setenv("FAKE_CONVERT_FAIL_AT", "compile")
+    job = plan(source, bits=4.0, head_bits=6, output=tmp_path / "out")
+    with pytest.raises(EngineError):
+        run(job, on_status=lambda *a: None, on_line=lambda line: None)
+    assert json.loads((job.work / "seen_config.json").read_text())["rope_theta"] == 1000000.0
+    assert "rope_theta" not in json.loads((source / "config.json").read_text())  # the user's files are untouched
+    monkeypatch.delenv("FAKE_CONVERT_FAIL_AT")
+    run(job, on_status=lambda *a: None, on_line=lambda line: None)
+    written = json.loads((job.output / "config.json").read_text())
+    assert written["rope_theta"] == 1000000.0 and written["quantization_config"]["quant_method"] == "exl2"
 
 
 def test_quantize_refuses_what_it_cannot_do(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

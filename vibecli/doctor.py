@@ -2,18 +2,23 @@
 
 Package versions come from installed metadata, never from importing the packages (importing
 exllamav2 would compile its kernels). Only torch is imported, and only when it is installed,
-to ask about the GPU.
+to ask about the GPU; an installed flash-attn is test-imported in a child process, because one
+built for another torch installs fine and then breaks `import exllamav2`.
 """
 
 from __future__ import annotations
 
 import importlib.metadata
 import importlib.util
+import os
 import platform
 import shutil
+import subprocess
 import sys
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
+
+from vibecli.lifetime import die_with_parent
 
 Status = Literal["ok", "warn", "missing", "info"]
 
@@ -72,10 +77,34 @@ def _gpus() -> tuple[str | None, list[Gpu], bool]:
     return torch.version.cuda, gpus, mps
 
 
-def _engine_checks(report: Report, gpus: list[Gpu]) -> None:
+FLASH_ATTN_PROBE = "import flash_attn, flash_attn_2_cuda; print(flash_attn.__version__)"
+
+
+def flash_attn_import_error() -> str | None:
+    """Why flash-attn fails to import, or None: tried in a child process, as exllamav2 imports it
+    (its compiled half included), since package metadata says nothing about a torch ABI mismatch."""
+    try:
+        probe = subprocess.run([sys.executable, "-c", FLASH_ATTN_PROBE], capture_output=True, text=True, timeout=120,
+                               preexec_fn=die_with_parent)  # fmt: skip
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return str(exc)
+    if probe.returncode == 0:
+        return None
+    lines = [line for line in probe.stderr.strip().splitlines() if line.strip()]
+    return lines[-1] if lines else f"exit code {probe.returncode}"
+
+
+def _flash_attn_check(report: Report, best: tuple[int, int] | None) -> None:
     flash = version_of("flash-attn") or version_of("flash_attn")
-    best = max((g.capability for g in gpus), default=None)
-    if flash:
+    if flash and os.environ.get("EXLLAMA_NO_FLASH_ATTN"):
+        report.add("flash-attn", "info", f"{flash}, switched off by EXLLAMA_NO_FLASH_ATTN: exl2 runs one job at a time")
+        return
+    broken = flash_attn_import_error() if flash else None
+    if flash and broken:
+        report.add("flash-attn", "missing", f"{flash} installed but does not import: {broken}")
+        report.advice.append("flash-attn does not load, so exllamav2 cannot be imported: reinstall flash-attn for "
+                             "this torch, or set EXLLAMA_NO_FLASH_ATTN=1 to run exl2 without it")  # fmt: skip
+    elif flash:
         paged = _at_least(flash, (2, 5, 7)) and best is not None and best >= (8, 0)
         report.add(
             "flash-attn",
@@ -86,6 +115,11 @@ def _engine_checks(report: Report, gpus: list[Gpu]) -> None:
         report.add("flash-attn", "missing", "not installed: exl2 runs unpaged, one job at a time")
         if best is not None and best >= (8, 0):
             report.advice.append("pip install flash-attn (>= 2.5.7) to let exl2 batch requests (paged mode)")
+
+
+def _engine_checks(report: Report, gpus: list[Gpu]) -> None:
+    best = max((g.capability for g in gpus), default=None)
+    _flash_attn_check(report, best)
     exl2 = version_of("exllamav2")
     if exl2:
         from vibecli.engine.exl2_runtime import extension_built

@@ -1,10 +1,11 @@
 """The primary engine: ExLlamaV2 running EXL2 quants (and fp16/bf16 checkpoints) on NVIDIA GPUs.
 
-Generation goes through `ExLlamaV2DynamicGenerator`: one job per request, each with an
-identifier; the result dicts of `iterate()` are turned into `TextDelta`/`Finished` here and
-nowhere else. Paged mode (concurrent batching) needs flash-attn >= 2.5.7 on an Ampere or newer
-GPU; without it the generator runs unpaged, one job at a time. Prompt pages are hashed and
-reused by the generator, so a thinking-budget continuation does not prefill its prefix again.
+Generation goes through `ExLlamaV2DynamicGenerator`, one job per request, always inside a
+continuous batch (exl2_batch.py), which also turns its result dicts into `TextDelta`/`Finished`.
+Paged mode (concurrent batching) needs flash-attn >= 2.5.7 on an Ampere or newer GPU, for an
+architecture ExLlamaV2 lets use it; without it the generator runs unpaged, one job at a time.
+Prompt pages are reused by the generator, so a thinking-budget continuation does not prefill its
+prefix again.
 """
 
 from __future__ import annotations
@@ -12,23 +13,23 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from vibecli.engine.backend import LoadOptions
+from vibecli.engine.backend import BatchSession, LoadOptions
 from vibecli.engine.chat_template import ChatTemplate
+from vibecli.engine.exl2_batch import Exl2Batch, SharedGenerator
+from vibecli.engine.exl2_config import quantized_cache_problem, rope_fix
 from vibecli.engine.exl2_runtime import import_exllamav2, loading_progress, stdout_to_stderr
 from vibecli.engine.types import (
+    NO_STATS,
     Completion,
     Finished,
-    FinishReason,
     GenerationRequest,
-    GenerationStats,
     Message,
     ModelInfo,
     StreamItem,
-    TextDelta,
 )
 from vibecli.errors import EngineError
 
@@ -41,10 +42,9 @@ CACHE_CLASSES = {
     "q6": "ExLlamaV2Cache_Q6",
     "q4": "ExLlamaV2Cache_Q4",
 }
-EOS_REASONS: dict[str, FinishReason] = {"stop_token": "stop", "stop_string": "stop", "end_filter": "stop",
-                                        "max_new_tokens": "length"}  # fmt: skip
 PAGED_JOBS = 4  # paged mode sizes its cache for this many full-length sequences at once
 UNPAGED_NOTE = "unpaged: one job at a time (paged batching needs flash-attn >= 2.5.7 and an Ampere or newer GPU)"
+NO_FLASH_ARCH_NOTE = "unpaged: one job at a time (ExLlamaV2 turns flash-attn off for this architecture)"
 PROMPT_ROOM = 4096  # tokens of prompt the default context leaves beside --max-tokens
 
 
@@ -112,22 +112,36 @@ def _first_line(exc: BaseException) -> str:
 def load(options: LoadOptions) -> Exl2Backend:
     """Load an EXL2 (or fp16/bf16) directory onto the GPU(s), splitting layers automatically."""
     exl2 = import_exllamav2()
+    theta, rope_problem = rope_fix(options.path)
+    if rope_problem:
+        raise EngineError(rope_problem)
+    with stdout_to_stderr():  # the library prints warnings and progress to stdout, which carries our output
+        return _load(exl2, options, theta)
+
+
+def _load(exl2: Any, options: LoadOptions, rope_theta: float | None) -> Exl2Backend:
     import torch
     from exllamav2 import attn
     from exllamav2.generator import ExLlamaV2DynamicGenerator, ExLlamaV2DynamicJob, ExLlamaV2Sampler
 
     try:
         config = exl2.ExLlamaV2Config(str(options.path))
+        if rope_theta is not None:  # config.json has it only as transformers 5's rope_parameters
+            config.rotary_embedding_base = rope_theta
         config.arch_compat_overrides()
     except Exception as exc:  # unsupported architecture, missing files: the library asserts or raises
         raise EngineError(f"ExLlamaV2 cannot read {options.path}: {_first_line(exc)}") from None
-    paged = bool(attn.has_flash_attn_with_paged) and torch.cuda.get_device_capability()[0] >= 8
+    problem = quantized_cache_problem(options.cache, int(config.head_dim))
+    if problem:
+        raise EngineError(problem)
+    flash_paged = bool(attn.has_flash_attn_with_paged) and torch.cuda.get_device_capability()[0] >= 8
+    paged = flash_paged and not config.no_flash_attn  # the generator asserts on paged mode without flash-attn
     plan = CachePlan.make(config.max_seq_len, options.context, options.max_new_tokens, paged=paged)
     config.max_seq_len = plan.context
     model = exl2.ExLlamaV2(config)
     cache = getattr(exl2, CACHE_CLASSES[options.cache])(model, max_seq_len=plan.cache_tokens, lazy=True)
     try:
-        with stdout_to_stderr(), loading_progress(f"loading {options.name}") as progress:
+        with loading_progress(f"loading {options.name}") as progress:
             model.load_autosplit(cache, callback=progress)
     except RuntimeError as exc:
         if "Insufficient VRAM" in str(exc):
@@ -143,9 +157,10 @@ def load(options: LoadOptions) -> Exl2Backend:
         )
     except (AssertionError, ValueError, OSError) as exc:
         raise EngineError(f"ExLlamaV2 could not start its generator: {_first_line(exc)}") from None
-    notes = () if paged else (UNPAGED_NOTE,)
+    notes = () if paged else (UNPAGED_NOTE if not flash_paged else NO_FLASH_ARCH_NOTE,)
     info = ModelInfo(name=options.name, path=str(options.path), backend="exl2", device=torch.cuda.get_device_name(0),
-                     dtype=f"{options.format}, {options.cache} cache", format=options.format, notes=notes)  # fmt: skip
+                     dtype=f"{options.format}, {options.cache} cache", format=options.format, notes=notes,
+                     context_length=plan.context)  # fmt: skip
     parts = Exl2Parts(ExLlamaV2DynamicJob, ExLlamaV2Sampler.Settings, model, cache, tokenizer, generator)
     return Exl2Backend(parts, ChatTemplate.from_model_dir(options.path), plan, info, generation_eos_ids(options.path))
 
@@ -162,17 +177,6 @@ class Exl2Parts:
     generator: Any
 
 
-@dataclass
-class _Live:
-    """One enqueued job and what has been streamed of it."""
-
-    index: int
-    job: Any
-    text: list[str] = field(default_factory=list)
-    tokens: int = 0
-    done: bool = False
-
-
 class Exl2Backend:
     """An ExLlamaV2 dynamic generator behind the `Backend` protocol."""
 
@@ -182,7 +186,7 @@ class Exl2Backend:
         self._parts, self._template, self._plan, self._info = parts, template, plan, info
         vocab_ids = [self._single_id(token) for token in STOP_TOKENS]
         self._stop_ids = sorted({i for i in [*vocab_ids, *eos_ids] if i is not None})
-        self._lock = threading.Lock()  # one iterate() loop at a time on the generator
+        self._shared = SharedGenerator(parts.generator)
 
     @property
     def info(self) -> ModelInfo:
@@ -198,19 +202,49 @@ class Exl2Backend:
         for _, item in self.stream_batch([request], cancels=[cancel]):
             yield item
 
+    def open_batch(self, max_rows: int) -> BatchSession:
+        """A continuous batch on the generator (unpaged: one row at a time)."""
+        generator = self._parts.generator
+        capacity = max(1, min(max_rows, int(generator.max_batch_size))) if self._plan.paged else 1
+        return Exl2Batch(self._shared, self.build_job, capacity)
+
+    def stream_batch(
+        self, requests: Sequence[GenerationRequest], *, cancels: Sequence[threading.Event | None]
+    ) -> Iterator[tuple[int, StreamItem]]:
+        session = self.open_batch(len(requests))
+        try:
+            # Every request is checked against the context before any is enqueued.
+            pairs = zip(requests, cancels, strict=True)
+            index = {session.add(request, cancel): i for i, (request, cancel) in enumerate(pairs)}
+            while session.active:
+                for handle, item in session.step():
+                    yield index[handle], item
+        finally:  # a consumer that stopped early leaves no job behind
+            session.close()
+
     def run_many(
         self, requests: Sequence[GenerationRequest], *, cancel: threading.Event | None = None, max_batch: int = 8
     ) -> Iterator[Completion]:
-        # The generator admits as many jobs as its cache and batch size allow; the rest wait in its queue.
-        for index, item in self.stream_batch(requests, cancels=[cancel] * len(requests)):
-            if isinstance(item, Finished):
-                yield Completion(requests[index].request_id, item)
+        session = self.open_batch(max_batch)
+        try:
+            ids: dict[int, str] = {}
+            for request in requests:
+                try:
+                    ids[session.add(request, cancel)] = request.request_id
+                except EngineError as exc:  # too long for the context: this request fails, the others run
+                    yield Completion(request.request_id, Finished("error", "", NO_STATS, error=str(exc)))
+            while session.active:
+                for handle, item in session.step():
+                    if isinstance(item, Finished):
+                        yield Completion(ids[handle], item)
+        finally:
+            session.close()
 
     def close(self) -> None:
         with stdout_to_stderr():
             self._parts.model.unload()
 
-    def build_job(self, index: int, request: GenerationRequest) -> Any:
+    def build_job(self, identifier: int, request: GenerationRequest) -> Any:
         """An `ExLlamaV2DynamicJob` for `request`, refused here if it cannot fit the context."""
         text = request.prompt if request.prompt is not None else self.chat_prompt(request.messages)
         input_ids = self._encode(text)
@@ -223,34 +257,8 @@ class Exl2Backend:
             seed=request.sampling.seed,
             stop_conditions=list(dict.fromkeys(stops)),
             decode_special_tokens=True,  # keep <think> tags even where they are special tokens
-            identifier=index,
+            identifier=identifier,
         )
-
-    def stream_batch(
-        self, requests: Sequence[GenerationRequest], *, cancels: Sequence[threading.Event | None]
-    ) -> Iterator[tuple[int, StreamItem]]:
-        live = [_Live(index, self.build_job(index, request)) for index, request in enumerate(requests)]
-        generator = self._parts.generator
-        with self._lock:
-            generator.enqueue([entry.job for entry in live])
-            try:
-                while any(not entry.done for entry in live):
-                    for entry in live:
-                        cancel = cancels[entry.index]
-                        if not entry.done and cancel is not None and cancel.is_set():
-                            generator.cancel(entry.job)
-                            entry.done = True
-                            yield entry.index, Finished("cancelled", "".join(entry.text), _partial_stats(entry))
-                    if all(entry.done for entry in live):
-                        break
-                    for result in generator.iterate():
-                        entry = live[result["identifier"]]
-                        if not entry.done:
-                            yield from ((entry.index, item) for item in translate(result, entry))
-            finally:
-                for entry in live:  # a consumer that stopped early leaves no job behind
-                    if not entry.done:
-                        generator.cancel(entry.job)
 
     def _encode(self, text: str) -> Any:
         return self._parts.tokenizer.encode(text, encode_special_tokens=True)
@@ -258,33 +266,3 @@ class Exl2Backend:
     def _single_id(self, token: str) -> int | None:
         value = self._parts.tokenizer.single_id(token)  # None when the piece is not in the vocabulary
         return value if isinstance(value, int) and value >= 0 else None
-
-
-def _partial_stats(entry: _Live) -> GenerationStats:
-    return GenerationStats(prompt_tokens=0, generated_tokens=entry.tokens, ttft_s=0.0, total_s=0.0)
-
-
-def translate(result: dict[str, Any], entry: _Live) -> list[StreamItem]:
-    """One `iterate()` result dict as the engine's items (nothing for "started" and "prefill")."""
-    if result.get("stage") != "streaming":
-        return []
-    items: list[StreamItem] = []
-    token_ids = result.get("token_ids")
-    entry.tokens += int(token_ids.shape[-1]) if token_ids is not None else 0
-    text = result.get("text") or ""
-    if text:
-        entry.text.append(text)
-        items.append(TextDelta(text, entry.tokens))
-    if result.get("eos"):
-        entry.done = True
-        waited, prefill = float(result.get("time_enqueued", 0.0)), float(result.get("time_prefill", 0.0))
-        stats = GenerationStats(
-            prompt_tokens=int(result.get("prompt_tokens", 0)),
-            generated_tokens=int(result.get("new_tokens", entry.tokens)),
-            ttft_s=waited + prefill,
-            total_s=waited + prefill + float(result.get("time_generate", 0.0)),
-            cached_tokens=int(result.get("cached_tokens", 0)),
-        )
-        reason = EOS_REASONS.get(str(result.get("eos_reason")), "stop")
-        items.append(Finished(reason, "".join(entry.text), stats))
-    return items

@@ -55,8 +55,17 @@ def stdout_to_stderr() -> Iterator[None]:
         os.close(saved)
 
 
+def _from_flash_attn(exc: BaseException) -> bool:
+    """exllamav2 imports flash-attn at import time and lets an ImportError other than "not found" through."""
+    where = [str(exc), getattr(exc, "name", None) or "", getattr(exc, "path", None) or ""]
+    return isinstance(exc, ImportError) and any("flash_attn" in part for part in where)
+
+
 def _explain(exc: BaseException) -> str:
     text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if _from_flash_attn(exc):
+        return (f"flash-attn is installed but does not load ({text}); reinstall flash-attn for this torch, "
+                "or run with EXLLAMA_NO_FLASH_ATTN=1 to use exl2 without it (one job at a time)")  # fmt: skip
     if "CUDA_HOME" in text or "nvcc" in text:
         return f"exllamav2 needs the CUDA toolkit (nvcc) to build its kernels: {text}"
     if "Error building extension" in text:
@@ -70,6 +79,8 @@ def _explain(exc: BaseException) -> str:
 
 def import_exllamav2(notice: Callable[[str], None] | None = None) -> Any:
     """The `exllamav2` module, or one clear EngineError; says so once when kernels must be compiled."""
+    if "exllamav2" in sys.modules:  # imported (and built) already in this process
+        return sys.modules["exllamav2"]
     if importlib.util.find_spec("exllamav2") is None:
         raise EngineError("the exl2 backend needs exllamav2: pip install 'vibecli[exl2]'")
     try:
