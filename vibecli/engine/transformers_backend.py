@@ -83,7 +83,7 @@ def load(options: LoadOptions) -> TransformersBackend:
             str(options.path), dtype=dtype, local_files_only=True
         )
     except Exception as exc:  # whatever the library trips on (SafetensorError, TypeError…) is one line, exit 3
-        raise EngineError(f"cannot load {options.path}: {(str(exc) or type(exc).__name__).splitlines()[0]}") from None
+        raise EngineError(f"cannot load {options.path}: {' '.join(str(exc).split()) or type(exc).__name__}") from None
     model.to(device).eval()
     info = ModelInfo(
         name=options.name,

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vibecli.engine.formats import check_tokenizer, detect_format
-from vibecli.errors import UsageError
+from vibecli.errors import EngineError, UsageError
 from vibecli.paths import data_dir, demo_model_dir
 
 
@@ -141,7 +141,7 @@ def remove(name: str, registered: dict[str, str]) -> tuple[Path, int]:
         if name in registered:
             raise UsageError(f"'{name}' is your directory {registered[name]} (registered in the config); "
                              "vibe removes only models it downloaded or made")  # fmt: skip
-        raise UsageError(f"no downloaded model '{name}' (see vibe models list)")
+        raise EngineError(f"no downloaded model '{name}' (see vibe models list)")  # not found: exit 3, as for --model
     size = describe(name, path, "downloaded").size_bytes
     shutil.rmtree(path)
     return path, size
