@@ -64,8 +64,9 @@ def pick_template(mode: str, problem: str, templates: Templates, terminal: Termi
     from vibecli.reasoning.solve import select_template
 
     templates.require(route(problem) if mode == "auto" else mode)
-    warn_invalid_templates(terminal, templates)
-    return select_template(mode, problem, templates)
+    template = select_template(mode, problem, templates)
+    warn_invalid_templates(terminal, templates)  # after any error about the mode: that one line is the news
+    return template
 
 
 def warn_invalid_templates(terminal: Terminal, templates: Templates) -> None:
