@@ -3,7 +3,10 @@
 The commands take turns within each round, so a burst of load elsewhere on the machine
 hits them alike; the load average before and after is printed, to say how quiet it was.
 
-    python bench/startup.py [--runs 31]
+    python bench/startup.py [--runs 31] [--before DIR]
+
+`--before DIR` adds `vibe --help` from another checkout's `vibecli/` (e.g. from
+`git archive <commit> vibecli prompts | tar -x -C DIR`), for a before/after in the same run.
 """
 
 from __future__ import annotations
@@ -25,29 +28,34 @@ COMMANDS = {
 }
 
 
-def once(argv: list[str]) -> float:
+def once(argv: list[str], env: dict[str, str] | None = None) -> float:
     start = time.perf_counter()
-    subprocess.run(argv, check=True, capture_output=True)
+    subprocess.run(argv, check=True, capture_output=True, env=env)
     return time.perf_counter() - start
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=31)
+    parser.add_argument("--before", help="a directory holding another version's vibecli/ package")
     args = parser.parse_args()
-    for argv in COMMANDS.values():
-        once(argv)  # warm the file cache and the bytecode
+    commands = {label: (argv, None) for label, argv in COMMANDS.items()}
+    if args.before:
+        env = {**os.environ, "PYTHONPATH": args.before}
+        commands["before: python -m vibecli --help"] = ([sys.executable, "-m", "vibecli", "--help"], env)
+    for argv, env in commands.values():
+        once(argv, env)  # warm the file cache and the bytecode
     load_before = os.getloadavg()
-    times: dict[str, list[float]] = {label: [] for label in COMMANDS}
+    times: dict[str, list[float]] = {label: [] for label in commands}
     for _ in range(args.runs):
-        for label, argv in COMMANDS.items():
-            times[label].append(once(argv))
+        for label, (argv, env) in commands.items():
+            times[label].append(once(argv, env))
     load_after = os.getloadavg()
     base = statistics.median(times["python -c pass"])
-    print(f"{'command':28} {'median ms':>10} {'min ms':>8} {'ratio':>7}")
+    print(f"{'command':36} {'median ms':>10} {'min ms':>8} {'ratio':>7}")
     for label, samples in times.items():
         median = statistics.median(samples)
-        print(f"{label:28} {median * 1000:10.1f} {min(samples) * 1000:8.1f} {median / base:7.1f}")
+        print(f"{label:36} {median * 1000:10.1f} {min(samples) * 1000:8.1f} {median / base:7.1f}")
     print(f"runs: {args.runs} each, interleaved · load average (1 min) before {load_before[0]:.2f}, "
           f"after {load_after[0]:.2f} · {os.cpu_count()} CPUs")  # fmt: skip
 
