@@ -28,9 +28,9 @@ COMMANDS = {
 }
 
 
-def once(argv: list[str], env: dict[str, str] | None = None) -> float:
+def once(argv: list[str], cwd: str | None = None) -> float:
     start = time.perf_counter()
-    subprocess.run(argv, check=True, capture_output=True, env=env)
+    subprocess.run(argv, check=True, capture_output=True, cwd=cwd)
     return time.perf_counter() - start
 
 
@@ -40,16 +40,15 @@ def main() -> None:
     parser.add_argument("--before", help="a directory holding another version's vibecli/ package")
     args = parser.parse_args()
     commands = {label: (argv, None) for label, argv in COMMANDS.items()}
-    if args.before:
-        env = {**os.environ, "PYTHONPATH": args.before}
-        commands["before: python -m vibecli --help"] = ([sys.executable, "-m", "vibecli", "--help"], env)
-    for argv, env in commands.values():
-        once(argv, env)  # warm the file cache and the bytecode
+    if args.before:  # run from there: `-m` imports from the working directory first
+        commands["before: python -m vibecli --help"] = ([sys.executable, "-m", "vibecli", "--help"], args.before)
+    for argv, cwd in commands.values():
+        once(argv, cwd)  # warm the file cache and the bytecode
     load_before = os.getloadavg()
     times: dict[str, list[float]] = {label: [] for label in commands}
     for _ in range(args.runs):
-        for label, (argv, env) in commands.items():
-            times[label].append(once(argv, env))
+        for label, (argv, cwd) in commands.items():
+            times[label].append(once(argv, cwd))
     load_after = os.getloadavg()
     base = statistics.median(times["python -c pass"])
     print(f"{'command':36} {'median ms':>10} {'min ms':>8} {'ratio':>7}")
