@@ -79,10 +79,11 @@ def test_malformed_lines_are_skipped_or_strict(tmp_path: Path) -> None:
 def test_existing_results_are_never_overwritten(tmp_path: Path) -> None:
     problem_set(tmp_path / "set.jsonl", 2)
     out = tmp_path / "out.jsonl"
-    out.write_text('{"id": "keep-me"}\n')
+    kept = '{"id": "keep-me", "final_answer": "1", "finish_reason": "stop"}\n'
+    out.write_text(kept)
     result = runner.invoke(app, ["batch", str(tmp_path / "set.jsonl"), "-o", str(out)])
     assert result.exit_code == 2 and "--resume" in result.stderr
-    assert out.read_text() == '{"id": "keep-me"}\n'
+    assert out.read_text() == kept
 
 
 def test_sigkill_at_random_moments_then_resume_loses_and_duplicates_nothing(tmp_path: Path) -> None:

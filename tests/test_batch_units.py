@@ -46,7 +46,8 @@ def test_missing_ids_are_content_hashes_stable_under_reordering() -> None:
 
 def test_store_repairs_a_partial_last_line(tmp_path: Path) -> None:
     path = tmp_path / "out.jsonl"
-    path.write_text(json.dumps({"id": "a"}) + "\n" + json.dumps({"id": "b"}) + "\n" + '{"id": "c", "fin')
+    lines = [json.dumps({"id": pid, "final_answer": "1", "finish_reason": "stop"}) + "\n" for pid in "ab"]
+    path.write_text("".join(lines) + '{"id": "c", "fin')
     assert [r["id"] for r in read_results(path)] == ["a", "b"]
     assert repair(path) > 0
     assert path.read_text().endswith("\n") and [r["id"] for r in read_results(path)] == ["a", "b"]

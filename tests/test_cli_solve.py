@@ -102,11 +102,11 @@ def test_config_file_and_environment_choose_the_model(tmp_path: Path, monkeypatc
     [
         (["solve", "-f", "/no/such/file.md"], 2, "does not exist"),
         (["solve", "   "], 2, "the problem is empty"),
-        (["solve", "x", "--think", "loud"], 2, "'think' must be one of"),
+        (["solve", "x", "--think", "loud"], 2, "--think must be one of"),
         (["solve", "x", "--mode", "poetry", "--model", "demo"], 2, "unknown mode 'poetry'"),
         (["solve", "x", "--model", "/no/such/model"], 3, "neither a directory nor a known name"),
         (["solve", "x", "--backend", "exl2", "--model", "demo"], 3, "exl2 backend is not installed"),
-        (["solve", "x", "--temperature", "-1", "--model", "demo"], 2, "between"),
+        (["solve", "x", "--temperature", "-1", "--model", "demo"], 2, "--temperature must be in [0, 5] (got -1)"),
         (["solve", "x", "--model", "demo", "--tests", "/no/such/tests.jsonl"], 2, "does not exist"),
     ],
 )

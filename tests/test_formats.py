@@ -22,7 +22,7 @@ def write_checkpoint(directory: Path, tensors: dict[str, str], config: dict[str,
         for i, (name, dtype) in enumerate(tensors.items())
     }
     blob = json.dumps(header).encode()
-    (directory / "model.safetensors").write_bytes(struct.pack("<Q", len(blob)) + blob + b"\0" * len(tensors) * 4)
+    (directory / "model.safetensors").write_bytes(struct.pack("<Q", len(blob)) + blob + b"\0" * len(tensors))
     return directory
 
 
@@ -42,7 +42,7 @@ def test_detect_from_safetensors_headers(tmp_path: Path, tensors: dict[str, str]
 
 
 def test_quantization_config_wins(tmp_path: Path) -> None:
-    config = {"quantization_config": {"quant_method": "EXL2", "bits": 4.0}}
+    config = {"model_type": "qwen2", "quantization_config": {"quant_method": "EXL2", "bits": 4.0}}
     assert detect_format(write_checkpoint(tmp_path / "m", {"w": "F16"}, config)) == "exl2"
 
 

@@ -49,3 +49,27 @@ def test_no_heavy_import(argv: list[str]) -> None:
     loaded = json.loads(proc.stderr.strip().splitlines()[-1])
     assert loaded == [], f"`vibe {' '.join(argv)}` imported {loaded}"
     assert proc.stdout.strip()
+
+
+def test_help_loads_no_subcommand_module_and_no_rich() -> None:
+    """`vibe --help` lists every subcommand from the table in app.py without importing any of them."""
+    watched = ("vibecli.cli.", "vibecli.ui", "vibecli.engine", "vibecli.config", "rich")
+    probe = PROBE.replace("[m for m in {heavy!r} if m in sys.modules]",
+                          f"sorted(m for m in sys.modules if m.startswith({watched!r}))")  # fmt: skip
+    proc = subprocess.run([sys.executable, "-c", probe, "--help"], capture_output=True, text=True, timeout=60)
+    loaded = json.loads(proc.stderr.strip().splitlines()[-1])
+    assert loaded == ["vibecli.cli.app"], loaded
+    from vibecli.cli.app import SUBCOMMANDS
+
+    for name in SUBCOMMANDS:
+        assert f"\n  {name} " in proc.stdout
+
+
+def test_the_help_table_matches_each_command() -> None:
+    """The one-line help in app.py's table is the start of the command's own help, so none goes stale."""
+    from vibecli.cli.app import SUBCOMMANDS, load_subcommand
+
+    for name, entry in SUBCOMMANDS.items():
+        command = load_subcommand(name)
+        assert " ".join((command.help or "").split()).startswith(entry.help), name
+        assert command.get_params  # a real Click command, built from its module

@@ -92,7 +92,7 @@ def test_info_list_and_rm(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     assert [line.split("\t")[0] for line in listed] == ["WeiboAI/Tiny", "mine", "demo"]
     refused = runner.invoke(app, ["models", "rm", "mine"])
     assert refused.exit_code == 2 and "vibe removes only models it downloaded" in refused.stderr and mine.exists()
-    assert runner.invoke(app, ["models", "rm", "ghost"]).exit_code == 2
+    assert runner.invoke(app, ["models", "rm", "ghost"]).exit_code == 3  # not found, as for --model
     removed = runner.invoke(app, ["models", "rm", "WeiboAI/Tiny"])
     assert removed.exit_code == 0 and not target.exists()
 

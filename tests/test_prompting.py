@@ -57,10 +57,21 @@ def test_invalid_templates_are_one_clear_error(raw: dict[str, object], message: 
         parse_template(raw, "t.yaml")
 
 
-def test_invalid_yaml_file_names_the_file(tmp_path: Path) -> None:
+def test_invalid_yaml_file_is_set_aside_naming_the_file(tmp_path: Path) -> None:
     (tmp_path / "bad.yaml").write_text("name: [unclosed\n")
+    (tmp_path / "proof.yaml").write_text("name: proof\ndescription: d\ntemplate: Prove $problem\ncolour: red\n")
+    (tmp_path / "ok.yaml").write_text("name: ok\ndescription: d\ntemplate: $problem\n")
+    templates = load_templates([tmp_path])
+    assert list(templates) == ["ok"] and set(templates.invalid) == {"bad", "proof"}
+    assert [line.split(":")[0] for line in templates.warnings()] == [
+        str(tmp_path / "bad.yaml"),
+        str(tmp_path / "proof.yaml"),
+    ]
+    templates.require("ok")
     with pytest.raises(TemplateError, match=r"bad\.yaml: not valid YAML"):
-        load_templates([tmp_path])
+        templates.require("bad")
+    with pytest.raises(TemplateError, match=r"proof\.yaml: unknown key 'colour'"):
+        templates.require("proof")
 
 
 @pytest.mark.parametrize(

@@ -98,7 +98,7 @@ def test_remote_errors_are_one_line_and_exit_3(tmp_path: Path) -> None:
         result = runner.invoke(app, ["solve", "--base-url", server.url, "--model", "nope", "1+1?"])
     assert result.exit_code == 3 and "does not serve model 'nope'" in result.stderr
     result = runner.invoke(app, ["solve", "--backend", "openai", "1+1?"])
-    assert result.exit_code == 3 and "needs --base-url" in result.stderr
+    assert result.exit_code == 2 and "needs --base-url" in result.stderr  # a usage error (issue 16)
     result = runner.invoke(app, ["solve", "--base-url", "localhost:8000", "1+1?"])
     assert result.exit_code == 2 and "not an http(s) URL" in result.stderr
 

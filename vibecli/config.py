@@ -68,7 +68,9 @@ def _text(value: Any) -> str:
     return value
 
 
-def _number(low: float, high: float) -> Callable[[Any], float]:
+def _number(low: float, high: float, *, above_low: bool = False) -> Callable[[Any], float]:
+    """A number in [low, high], or in (low, high] with `above_low`."""
+
     def check(value: Any) -> float:
         try:
             if isinstance(value, bool):
@@ -76,8 +78,8 @@ def _number(low: float, high: float) -> Callable[[Any], float]:
             number = float(value)
         except (TypeError, ValueError):
             raise ValueError("must be a number") from None
-        if not low <= number <= high:
-            raise ValueError(f"must be between {low:g} and {high:g}")
+        if not (low < number if above_low else low <= number) or not number <= high:
+            raise ValueError(f"must be in {'(' if above_low else '['}{low:g}, {high:g}] (got {number:g})")
         return number
 
     return check
@@ -88,7 +90,7 @@ def _integer(low: int) -> Callable[[Any], int]:
         if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).lstrip("-").isdigit():
             raise ValueError("must be a whole number")
         if int(value) < low:
-            raise ValueError(f"must be at least {low}")
+            raise ValueError(f"must be at least {low} (got {int(value)})")
         return int(value)
 
     return check
@@ -141,7 +143,7 @@ _VALIDATORS: dict[str, Callable[[Any], Any]] = {
     "mode": _text,
     "think": _choice(THINK_CHOICES),
     "temperature": _number(0.0, 5.0),
-    "top_p": _number(0.0, 1.0),
+    "top_p": _number(0.0, 1.0, above_low=True),  # 0 would keep no token at all
     "top_k": _integer(0),
     "max_tokens": _integer(1),
     "seed": _integer(0),
@@ -156,7 +158,8 @@ _VALIDATORS: dict[str, Callable[[Any], Any]] = {
 }
 
 
-def _validated(raw: Mapping[str, Any], source: str) -> dict[str, Any]:
+def _validated(raw: Mapping[str, Any], source: str, spelled: Callable[[str], str] | None = None) -> dict[str, Any]:
+    """Check every setting; an invalid one is one line naming it as the user wrote it (`spelled`)."""
     values: dict[str, Any] = {}
     for key, value in raw.items():
         if key not in _VALIDATORS:
@@ -166,8 +169,16 @@ def _validated(raw: Mapping[str, Any], source: str) -> dict[str, Any]:
         try:
             values[key] = _VALIDATORS[key](value)
         except ValueError as exc:
-            raise ConfigError(f"{source}: '{key}' {exc}") from None
+            raise ConfigError(f"{spelled(key)} {exc}" if spelled else f"{source}: '{key}' {exc}") from None
     return values
+
+
+def flag_name(key: str) -> str:
+    return "--" + key.replace("_", "-")
+
+
+def env_name(key: str) -> str:
+    return f"VIBE_{key.upper()}"
 
 
 def read_config_file(path: Path) -> dict[str, Any]:
@@ -188,8 +199,8 @@ def read_config_file(path: Path) -> dict[str, Any]:
 
 
 def env_overrides(env: Mapping[str, str]) -> dict[str, Any]:
-    raw = {key: env[f"VIBE_{key.upper()}"] for key in _VALIDATORS if key != "models" and f"VIBE_{key.upper()}" in env}
-    return _validated(raw, "environment (VIBE_*)")
+    raw = {key: env[env_name(key)] for key in _VALIDATORS if key != "models" and env_name(key) in env}
+    return _validated(raw, "environment (VIBE_*)", lambda key: f"environment variable {env_name(key)}")
 
 
 def load_config(path: Path | None = None, env: Mapping[str, str] | None = None) -> Config:
@@ -205,7 +216,7 @@ def with_overrides(config: Config, **flags: Any) -> Config:
     given = {key: value for key, value in flags.items() if value is not None}
     if given.get("base_url") and "backend" not in given and config.backend == "auto":
         given["backend"] = "openai"  # --base-url alone says where the model runs
-    return dataclasses.replace(config, **_validated(given, "command line"))
+    return dataclasses.replace(config, **_validated(given, "command line", flag_name))
 
 
 CONFIG_TEMPLATE = """\

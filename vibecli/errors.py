@@ -16,7 +16,15 @@ class ExitCode(IntEnum):
     NO_ANSWER = 1  # solve: the model answered but no final answer could be extracted
     USAGE = 2  # bad flags, bad input files, invalid config
     ENVIRONMENT = 3  # model missing or unloadable, backend not installed
+    CHECK_FAILED = 4  # solve: the final answer failed --expected or --tests
     INTERRUPTED = 130  # Ctrl-C
+
+
+EXIT_CODES_HELP = (
+    "Exit codes: 0 success · 1 no final answer (solve) or not equal (verify) · 2 usage error · "
+    "3 model or environment error · 4 the answer failed --expected or --tests (solve) · 130 interrupted. "
+    "Each command's --help lists its own."
+)
 
 
 class VibeError(Exception):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,13 +43,17 @@ def _first(record: dict[str, Any], keys: tuple[str, ...]) -> Any:
     return next((record[k] for k in keys if record.get(k) is not None), None)
 
 
-def _from_record(record: Any) -> tuple[str | None, BatchProblem | str]:
+def _from_record(record: Any, modes: Collection[str] | None) -> tuple[str | None, BatchProblem | str]:
     """(explicit id, problem) or (None, reason it is malformed)."""
     if not isinstance(record, dict):
         return None, "not an object"
     problem = _first(record, PROBLEM_KEYS)
     if not isinstance(problem, str) or not problem.strip():
         return None, f"no problem text (one of: {', '.join(PROBLEM_KEYS)})"
+    mode = record.get("mode")
+    if mode is not None and (not isinstance(mode, str) or (modes is not None and mode not in modes)):
+        known = f" (known: {', '.join(sorted(modes))})" if modes is not None else ""
+        return None, f"unknown mode {json.dumps(mode)}{known}"
     answer = _first(record, ANSWER_KEYS)
     explicit = record.get("id")
     return (
@@ -114,21 +118,34 @@ def parse_problems(text: str, source: str, *, yaml_hint: bool = False) -> tuple[
 
 
 def load_problems(
-    sources: Iterable[tuple[str, str]], *, on_malformed: Callable[[Malformed], None]
+    sources: Iterable[tuple[str, str]],
+    *,
+    on_malformed: Callable[[Malformed], None],
+    modes: Collection[str] | None = None,
+    rename_duplicates: bool = False,
 ) -> list[BatchProblem]:
-    """All problems of all (name, text) sources, ids assigned; malformed items go to `on_malformed`."""
+    """All problems of all (name, text) sources, ids assigned; malformed items go to `on_malformed`.
+
+    `modes` are the modes a record may name. A repeated explicit id is a UsageError, since
+    results are keyed by id, unless `rename_duplicates` gives it `-2`, `-3`, …
+    """
     problems: list[BatchProblem] = []
     seen: dict[str, int] = {}
+    first_place: dict[str, str] = {}
     for source, text in sources:
         items, bad = parse_problems(text, source, yaml_hint=source.endswith((".yaml", ".yml")))
         for malformed in bad:
             on_malformed(malformed)
         for line, record in items:
-            explicit, parsed = _from_record(record)
+            explicit, parsed = _from_record(record, modes)
             if isinstance(parsed, str):
                 on_malformed(Malformed(source, line, parsed))
                 continue
             base = explicit or "p-" + hashlib.sha256(parsed.problem.encode()).hexdigest()[:12]
+            if explicit is not None and base in first_place and not rename_duplicates:
+                raise UsageError(f"{source} line {line}: id '{base}' is already used at {first_place[base]} "
+                                 "(results are kept by id; add --rename-duplicates to number repeats)")  # fmt: skip
+            first_place.setdefault(base, f"{source} line {line}")
             seen[base] = seen.get(base, 0) + 1
             identifier = base if seen[base] == 1 else f"{base}-{seen[base]}"
             problems.append(BatchProblem(identifier, parsed.problem, parsed.expected, parsed.mode, parsed.tests))

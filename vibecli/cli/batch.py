@@ -12,7 +12,14 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from vibecli.cli import options as cli_options
-from vibecli.cli.common import handle_errors, load_engine, read_text_file
+from vibecli.cli.common import (
+    check_engine_settings,
+    handle_errors,
+    load_engine,
+    read_text_file,
+    warn_invalid_templates,
+    writable_file,
+)
 from vibecli.cli.interrupts import InterruptHandler
 from vibecli.config import load_config, with_overrides
 from vibecli.errors import UsageError
@@ -21,6 +28,7 @@ from vibecli.ui.console import Terminal, error_line, make_terminal
 if TYPE_CHECKING:
     from vibecli.batch.inputs import BatchProblem
     from vibecli.config import Config
+    from vibecli.prompting.templates import Templates
 
 
 @dataclass(frozen=True)
@@ -54,9 +62,44 @@ def _report(results: Path, summary_json: Path | None) -> None:
 
     if not results.is_file():
         raise UsageError(f"results file {results} does not exist")
-    summary = summarize(read_results(results))
+    if summary_json is not None:
+        writable_file(summary_json, "summary file")
+    records = read_results(results)
+    if not records:
+        raise UsageError(f"{results} holds no results yet")
+    summary = summarize(records)
     print_summary(make_terminal().out, summary)
     _write_summary(summary, summary_json)
+
+
+def _check_output(output: Path | None, files: list[str], resume: bool) -> set[str]:
+    """Check `-o` before anything loads; return the ids it already holds (with --resume)."""
+    if output is None:
+        if resume:
+            raise UsageError("--resume needs --output FILE")
+        return set()
+    writable_file(output, "output file")
+    if any(name != "-" and Path(name).resolve() == output.resolve() for name in files):
+        raise UsageError(f"-o {output} is also a problem file: results need a file of their own")
+    if not output.exists() or output.stat().st_size == 0:
+        return set()
+    from vibecli.batch.store import read_results, repair
+
+    done = read_results(output)  # refuses a file that is not vibe's results, before anything is written
+    if not resume:
+        raise UsageError(f"{output} already has results: add --resume to continue it, or choose another file")
+    if repair(output):
+        make_terminal().err.print(f"repaired a partial last line in {output}", style="warning", markup=False)
+    return {str(record["id"]) for record in done}
+
+
+def _problem_modes(problems: list[BatchProblem], config: Config, templates: Templates) -> None:
+    """Every mode the set will use must have a valid template: checked before the model loads."""
+    from vibecli.prompting.routing import route
+
+    for problem in problems:
+        mode = problem.mode or config.mode
+        templates.require(route(problem.problem) if mode == "auto" else mode)
 
 
 @handle_errors
@@ -70,6 +113,9 @@ def batch_command(
         bool, typer.Option("--include-thinking", help="Keep the full traces in the results.")
     ] = False,
     strict: Annotated[bool, typer.Option("--strict", help="Stop at the first malformed input line.")] = False,
+    rename_duplicates: Annotated[
+        bool, typer.Option("--rename-duplicates", help="Number repeated ids (id-2, id-3, …) instead of stopping.")
+    ] = False,
     progress: Annotated[bool, typer.Option("--progress", help="Progress lines on stderr even when piped.")] = False,
     summary_json: Annotated[Path | None, typer.Option("--summary-json", help="Write the summary here.")] = None,
     model: cli_options.Model = None,
@@ -81,14 +127,15 @@ def batch_command(
     cache: cli_options.Cache = None,
     mode: cli_options.Mode = None,
     temperature: Annotated[float | None, typer.Option("--temperature", "-t", help="0 is greedy.")] = None,
-    top_p: Annotated[float | None, typer.Option("--top-p")] = None,
+    top_p: cli_options.TopP = None,
     max_tokens: Annotated[int | None, typer.Option("--max-tokens", help="New-token cap per sample.")] = None,
     seed: Annotated[int | None, typer.Option("--seed", help="Samples use seeds SEED, SEED+1, … [0]")] = None,
 ) -> None:
     """Solve a problem set; one JSON line per problem, written as each finishes.
 
     `vibe batch report RESULTS.jsonl` prints the report of any results file.
-    Exit codes: 0 the run completed (whatever the accuracy) · 2 usage error ·
+    Exit codes: 0 the run completed (whatever the accuracy) · 2 usage error (also: no problems
+    in the input, a repeated id, an output or results file that is not vibe's) ·
     3 model or environment error · 130 interrupted, 143 terminated (finished results are kept).
     """
     files = files or []
@@ -98,43 +145,45 @@ def batch_command(
         _report(Path(files[1]), summary_json)
         return
     from vibecli.batch.inputs import load_problems
+    from vibecli.prompting.templates import load_templates
 
     terminal = make_terminal()
+    config = with_overrides(load_config(), model=model, backend=backend, base_url=base_url, api_key=api_key,
+                            device=device, ctx=ctx, cache=cache, mode=mode,
+                            temperature=temperature, top_p=top_p, max_tokens=max_tokens, seed=seed)  # fmt: skip
+    check_engine_settings(config)
+    done_ids = _check_output(output, files, resume)
+    if summary_json is not None:
+        writable_file(summary_json, "summary file")
+    templates = load_templates()
 
     def malformed(item: object) -> None:
         if strict:
             raise UsageError(f"{item} (--strict)")
         error_line(terminal, f"{item}: skipped")
 
-    problems = load_problems(_sources(files), on_malformed=malformed)
-    if resume and output is None:
-        raise UsageError("--resume needs --output FILE")
-    done_ids: set[str] = set()
-    if output is not None and output.exists() and output.stat().st_size > 0:
-        if not resume:
-            raise UsageError(f"{output} already has results: add --resume to continue it, or choose another file")
-        from vibecli.batch.store import read_results, repair
-
-        if repair(output):
-            terminal.err.print(f"repaired a partial last line in {output}", style="warning", markup=False)
-        done_ids = {str(r["id"]) for r in read_results(output)}
+    sources = _sources(files)
+    problems = load_problems(sources, on_malformed=malformed, modes={"auto", *templates, *templates.invalid},
+                             rename_duplicates=rename_duplicates)  # fmt: skip
+    if not problems:
+        raise UsageError(f"no problems in {', '.join(name for name, _ in sources)}")
     todo = [p for p in problems if p.id not in done_ids]
-    config = with_overrides(load_config(), model=model, backend=backend, base_url=base_url, api_key=api_key,
-                            device=device, ctx=ctx, cache=cache, mode=mode,
-                            temperature=temperature, top_p=top_p, max_tokens=max_tokens, seed=seed)  # fmt: skip
+    _problem_modes(todo, config, templates)
+    warn_invalid_templates(terminal, templates)
     options = _Options(output, files, samples, concurrency, include_thinking, progress, summary_json)
-    _run(terminal, todo, resumed=bool(done_ids), config=config, options=options)
+    _run(terminal, todo, templates, resumed=bool(done_ids), config=config, options=options)
 
 
-def _run(terminal: Terminal, todo: list[BatchProblem], *, resumed: bool, config: Config, options: _Options) -> None:
+def _run(
+    terminal: Terminal, todo: list[BatchProblem], templates: Templates, *, resumed: bool, config: Config,
+    options: _Options,
+) -> None:  # fmt: skip
     from vibecli.batch.report import summarize
     from vibecli.batch.runner import BatchRun
     from vibecli.batch.store import ResultWriter, read_results
-    from vibecli.prompting.templates import load_templates
     from vibecli.ui.batch_view import BatchProgressView, print_summary
     from vibecli.verify.math import math_pool
 
-    templates = load_templates()
     engine = load_engine(config, terminal)
     output = options.output
     stream = output.open("a", encoding="utf-8") if output else sys.stdout

@@ -15,14 +15,10 @@ from vibecli.ui.console import Terminal, error_line, make_terminal
 if TYPE_CHECKING:
     from vibecli.config import Config
     from vibecli.engine.backend import Backend
+    from vibecli.prompting.templates import PromptTemplate, Templates
 
 P = ParamSpec("P")
 R = TypeVar("R")
-
-EXIT_CODES_HELP = (
-    "Exit codes: 0 answered · 1 no final answer could be extracted · 2 usage error · "
-    "3 model or environment error · 130 interrupted."
-)
 
 
 def handle_errors(command: Callable[P, R]) -> Callable[P, R]:
@@ -52,11 +48,45 @@ def read_text_file(path: Path, what: str) -> str:
         raise UsageError(f"cannot read {what} {path}: {exc}") from None
 
 
+def writable_file(path: Path, what: str) -> Path:
+    """An output file the command may create or append to, checked before any model loads."""
+    if path.is_dir():
+        raise UsageError(f"{what} {path} is a directory; give a file path")
+    parent = path.expanduser().parent
+    if not parent.is_dir():
+        raise UsageError(f"cannot write {what} {path}: the directory {parent} does not exist")
+    return path
+
+
+def pick_template(mode: str, problem: str, templates: Templates, terminal: Terminal) -> PromptTemplate:
+    """The template for `mode` (`auto` routes); an invalid template file is an error only here, when used."""
+    from vibecli.prompting.routing import route
+    from vibecli.reasoning.solve import select_template
+
+    templates.require(route(problem) if mode == "auto" else mode)
+    template = select_template(mode, problem, templates)
+    warn_invalid_templates(terminal, templates)  # after any error about the mode: that one line is the news
+    return template
+
+
+def warn_invalid_templates(terminal: Terminal, templates: Templates) -> None:
+    for line in templates.warnings():
+        terminal.err.print(f"vibe: warning: {line}", style="warning", markup=False, highlight=False)
+
+
+def check_engine_settings(config: Config) -> None:
+    """Settings that are wrong whatever the model: usage errors, found before anything loads."""
+    if config.backend == "openai" and not config.base_url:
+        raise UsageError("--backend openai needs --base-url URL (up to /v1, e.g. http://localhost:8000/v1), "
+                         "or VIBE_BASE_URL, or base_url: in the config")  # fmt: skip
+
+
 def load_engine(config: Config, terminal: Terminal) -> Backend:
     """Resolve the model, pick its backend and load it, with a spinner on a terminal."""
     from vibecli.engine.backend import LoadOptions, choose_backend, load_backend
     from vibecli.engine.resolve import resolve_model
 
+    check_engine_settings(config)
     if config.backend == "openai":
         return _connect_remote(config, terminal)
     resolved = resolve_model(config)

@@ -10,7 +10,7 @@ import typer
 
 from vibecli.cli.common import handle_errors
 from vibecli.config import load_config
-from vibecli.errors import ExitCode, UsageError
+from vibecli.errors import EngineError, ExitCode
 from vibecli.ui.console import error_line, make_terminal
 
 app = typer.Typer(help="Download, quantize, list, inspect and remove models.", no_args_is_help=True)
@@ -95,18 +95,25 @@ def info_command(
     model: Annotated[str, typer.Argument(help="Model directory or name.")],
     json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """What a model is: format, bits per weight, size, architecture, context, quantization."""
+    """What a model is: format, bits per weight, size, architecture, context, quantization.
+
+    Exit codes: 0 the model can be loaded · 3 not found, or it cannot be loaded (the last line says why).
+    """
     from vibecli.models.store import describe, locate
     from vibecli.ui.models_view import print_info
 
     found = locate(model, load_config().models)
     if found is None:
-        raise UsageError(f"no model '{model}': not a directory, a downloaded model or a registered name")
+        raise EngineError(f"no model '{model}': not a directory, a downloaded model or a registered name")
+    if not found[0].is_dir():
+        raise EngineError(f"model '{model}' is registered as {found[0]}, which is not a directory")
     entry = describe(model, *found)
     if json_output:
         typer.echo(json.dumps(entry.to_json()))
     else:
         print_info(make_terminal(), entry)
+    if entry.problem:  # what can be read is shown above; this says why it would not load
+        raise EngineError(f"model '{model}' cannot be loaded: {entry.problem}")
 
 
 @app.command("rm")

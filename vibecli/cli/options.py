@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from difflib import get_close_matches
 from typing import Annotated
 
 import typer
+from typer._click.core import Context  # Typer's own copy of Click (vendored since typer 0.26)
+from typer._click.exceptions import NoSuchOption
+from typer.core import TyperCommand, TyperOption
 
 from vibecli.cli.completion import (
     complete_backend,
@@ -63,3 +67,41 @@ Seed = Annotated[int | None, typer.Option("--seed", help="Seed for reproducible 
 BudgetMessage = Annotated[
     str | None, typer.Option("--budget-message", help="Text appended to the thinking when it is cut short.")
 ]
+
+
+class FreeTextCommand(TyperCommand):
+    """A command whose positional words are free text: `vibe solve What is 48 + 37` and
+    `vibe solve -5 + 3 = ?` work unquoted.
+
+    Click would read `-5` or `-x` as unknown options. Here every word that is not one of the
+    command's options (or an option's value) is moved behind `--`, in order, so Click takes it
+    as text; an unknown `--long-option` is still an error, since it is most likely a typo.
+    """
+
+    def parse_args(self, ctx: Context, args: list[str]) -> list[str]:
+        takes_value: dict[str, bool] = {}
+        for param in self.get_params(ctx):
+            if isinstance(param, TyperOption):
+                for name in (*param.opts, *param.secondary_opts):
+                    takes_value[name] = not (param.is_flag or param.count)
+        options: list[str] = []
+        words: list[str] = []
+        rest = iter(args)
+        for word in rest:
+            name = word.split("=", 1)[0]
+            if word == "--":
+                words.extend(rest)
+            elif name in takes_value:
+                options.append(word)
+                value = next(rest, None) if takes_value[name] and "=" not in word else None
+                if value is not None:
+                    options.append(value)  # taken as is, so `--seed -1` reaches the check as -1
+            elif len(word) > 2 and word[:2] in takes_value and takes_value[word[:2]] and not word.startswith("--"):
+                options.append(word)  # a short option with its value attached: -t0.6
+            elif word.startswith("--") and len(word) > 2:
+                close = get_close_matches(name, [n for n in takes_value if n.startswith("--")], n=1)
+                hint = f" (did you mean {close[0]}?)" if close else " (put problem text that starts with -- after --)"
+                raise NoSuchOption(name, message=f"no such option: {name}{hint}", ctx=ctx)
+            else:
+                words.append(word)
+        return super().parse_args(ctx, [*options, "--", *words] if words else options)

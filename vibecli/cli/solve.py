@@ -9,8 +9,9 @@ from typing import Annotated
 import typer
 
 from vibecli.cli import options as cli_options
-from vibecli.cli.common import handle_errors, load_engine, read_text_file
+from vibecli.cli.common import handle_errors, load_engine, pick_template, read_text_file
 from vibecli.cli.interrupts import InterruptHandler
+from vibecli.cli.options import FreeTextCommand
 from vibecli.config import load_config, with_overrides
 from vibecli.errors import ExitCode, UsageError
 from vibecli.prompting.templates import load_templates
@@ -19,15 +20,15 @@ from vibecli.reasoning.solve import (
     build_request,
     controls_for,
     sampling_for,
-    select_template,
     solve_stream,
 )
 from vibecli.ui.console import Terminal, error_line, make_terminal
 from vibecli.ui.solve_view import SolveView
 
 
-def read_problem(problem: str | None, file: Path | None) -> str:
-    """The problem from the argument, `-f FILE`, or stdin (`-` or piped)."""
+def read_problem(words: list[str] | None, file: Path | None) -> str:
+    """The problem from the arguments (joined: it may come unquoted), `-f FILE`, or stdin (`-` or piped)."""
+    problem = " ".join(words) if words else None
     if problem is not None and file is not None:
         raise UsageError("give the problem as an argument or with -f, not both")
     if file is not None:
@@ -68,12 +69,17 @@ def _exit_code(result: SolveResult, terminal: Terminal) -> ExitCode:
         why = "the thinking never finished" if result.answer == "" else "no final answer in the response"
         error_line(terminal, f"{why} (finish reason: {result.finish_reason})")
         return ExitCode.NO_ANSWER
+    if result.check is not None and result.check.verdict not in ("equal", "passed"):
+        return ExitCode.CHECK_FAILED  # the verdict line (or the JSON's `verification`) says why
     return ExitCode.OK
 
 
 @handle_errors
 def solve_command(
-    problem: Annotated[str | None, typer.Argument(help="The problem; '-' reads stdin.", show_default=False)] = None,
+    problem: Annotated[
+        list[str] | None,
+        typer.Argument(metavar="PROBLEM...", help="The problem (quotes optional); '-' reads stdin."),
+    ] = None,
     file: Annotated[Path | None, typer.Option("--file", "-f", help="Read the problem from a file.")] = None,
     model: cli_options.Model = None,
     backend: cli_options.Backend = None,
@@ -111,11 +117,14 @@ def solve_command(
 ) -> None:
     """Solve one problem: the thinking streams (stderr), then the final answer (stdout).
 
+    The problem may be unquoted (vibe solve What is 48 + 37) and may start with a dash
+    (vibe solve -5 + 3); anything after `--` is problem text.
+
     Ctrl-C during the thinking wraps up: the answer is forced from what was thought so far.
     A second Ctrl-C (or the first, during the answer) cancels and exits 130.
 
     Exit codes: 0 answered · 1 no final answer could be extracted · 2 usage error ·
-    3 model or environment error · 130 interrupted.
+    3 model or environment error · 4 the answer failed --expected or --tests · 130 interrupted.
     """
     terminal = make_terminal()
     config = with_overrides(
@@ -142,7 +151,7 @@ def solve_command(
     starter = read_text_file(starter_code, "starter code file") if starter_code else None
     if tests is not None and not tests.is_file():
         raise UsageError(f"tests file {tests} does not exist")  # before the model loads
-    template = select_template(config.mode, text, load_templates())
+    template = pick_template(config.mode, text, load_templates(), terminal)
     engine = load_engine(config, terminal)
     if samples > 1:
         from vibecli.cli.samples import run_samples, samples_exit_code
@@ -170,3 +179,7 @@ def solve_command(
             engine.close()
     assert result is not None
     raise typer.Exit(int(_exit_code(result, terminal)))
+
+
+app = typer.Typer(add_completion=False)
+app.command("solve", cls=FreeTextCommand)(solve_command)

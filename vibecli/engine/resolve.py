@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vibecli.config import Config
-from vibecli.engine.formats import detect_format
+from vibecli.engine.formats import check_tokenizer, detect_format
 from vibecli.errors import EngineError
 from vibecli.models.store import display_name, downloaded, locate
 from vibecli.paths import demo_model_dir
@@ -45,6 +45,9 @@ def resolve_model(config: Config) -> ResolvedModel:
         raise EngineError(f"model path {path} is not a directory")
     try:
         fmt = detect_format(path)
-    except (ValueError, OSError) as exc:
-        raise EngineError(f"cannot read model {path}: {exc}") from None
+        check_tokenizer(path)
+    except ValueError as exc:
+        raise EngineError(f"cannot load model '{name}': {exc}") from None
+    except OSError as exc:
+        raise EngineError(f"cannot load model '{name}': cannot read {exc.filename or path} ({exc.strerror})") from None
     return ResolvedModel(name=name, path=path, format=fmt, notice=notice)

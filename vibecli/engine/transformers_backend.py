@@ -81,8 +81,8 @@ def load(options: LoadOptions) -> TransformersBackend:
         model: Any = transformers.AutoModelForCausalLM.from_pretrained(
             str(options.path), dtype=dtype, local_files_only=True
         )
-    except (OSError, ValueError, KeyError) as exc:
-        raise EngineError(f"cannot load {options.path}: {str(exc).splitlines()[0]}") from None
+    except Exception as exc:  # whatever the library trips on (SafetensorError, TypeError…) is one line, exit 3
+        raise EngineError(f"cannot load {options.path}: {' '.join(str(exc).split()) or type(exc).__name__}") from None
     model.to(device).eval()
     info = ModelInfo(
         name=options.name,

@@ -12,8 +12,8 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from vibecli.engine.formats import detect_format
-from vibecli.errors import UsageError
+from vibecli.engine.formats import check_tokenizer, detect_format
+from vibecli.errors import EngineError, UsageError
 from vibecli.paths import data_dir, demo_model_dir
 
 
@@ -42,6 +42,7 @@ class ModelEntry:
     architecture: str
     context: int | None
     quantization: dict[str, object] | None = None
+    problem: str | None = None  # why it cannot be loaded, found without loading it
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -54,6 +55,7 @@ class ModelEntry:
             "architecture": self.architecture,
             "context": self.context,
             "quantization": self.quantization,
+            "problem": self.problem,
         }
 
 
@@ -62,17 +64,23 @@ _BITS = {"bf16": 16.0, "fp16": 16.0, "fp32": 32.0}
 
 def describe(name: str, path: Path, source: str) -> ModelEntry:
     """Read what a model directory is without loading it (config.json and safetensors headers)."""
-    try:
-        config = json.loads((path / "config.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        config = {}
+    problem = None
     try:
         fmt = detect_format(path)
+        check_tokenizer(path)
+    except ValueError as exc:
+        fmt, problem = "incomplete", str(exc)
+    except OSError as exc:
+        fmt, problem = "incomplete", f"cannot read {exc.filename or path} ({exc.strerror})"
+    try:
+        raw = json.loads((path / "config.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        fmt = "incomplete"
+        raw = None
+    config = raw if isinstance(raw, dict) else {}  # what can be shown of a broken one
     quant = config.get("quantization_config") if isinstance(config.get("quantization_config"), dict) else None
-    bits = quant.get("bits") if quant else _BITS.get(fmt)
-    architectures = config.get("architectures") or ["?"]
+    bits = quant.get("bits") if isinstance(quant, dict) else _BITS.get(fmt)
+    architectures = config.get("architectures")
+    architecture = architectures[0] if isinstance(architectures, list) and architectures else "?"
     size = sum(f.stat().st_size for f in path.rglob("*") if f.is_file() and ".cache" not in f.parts)
     context = config.get("max_position_embeddings")
     return ModelEntry(
@@ -82,9 +90,10 @@ def describe(name: str, path: Path, source: str) -> ModelEntry:
         format=fmt,
         bits_per_weight=float(bits) if isinstance(bits, int | float) else None,
         size_bytes=size,
-        architecture=str(architectures[0]),
+        architecture=str(architecture),
         context=context if isinstance(context, int) else None,
-        quantization=quant,
+        quantization=quant if isinstance(quant, dict) else None,
+        problem=problem,
     )
 
 
@@ -132,7 +141,7 @@ def remove(name: str, registered: dict[str, str]) -> tuple[Path, int]:
         if name in registered:
             raise UsageError(f"'{name}' is your directory {registered[name]} (registered in the config); "
                              "vibe removes only models it downloaded or made")  # fmt: skip
-        raise UsageError(f"no downloaded model '{name}' (see vibe models list)")
+        raise EngineError(f"no downloaded model '{name}' (see vibe models list)")  # not found: exit 3, as for --model
     size = describe(name, path, "downloaded").size_bytes
     shutil.rmtree(path)
     return path, size

@@ -101,19 +101,52 @@ def parse_template(raw: Any, source: str) -> PromptTemplate:
     return template
 
 
-def load_templates(dirs: list[Path] | None = None) -> dict[str, PromptTemplate]:
+class Templates(dict[str, "PromptTemplate"]):
+    """The usable templates by name, plus the files that failed to load.
+
+    One broken file of the user's must not stop every command: it is set aside under its
+    name, reported as a warning, and an error only when that mode is asked for.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.invalid: dict[str, TemplateError] = {}
+
+    def require(self, name: str) -> None:
+        """Raise the load error of template `name`, if its file is invalid."""
+        if name in self.invalid:
+            raise self.invalid[name]
+
+    def warnings(self) -> list[str]:
+        """One line per invalid file, naming it."""
+        return [f"{error} (mode '{name}' is unavailable until it is fixed)" for name, error in self.invalid.items()]
+
+
+def load_templates(dirs: list[Path] | None = None) -> Templates:
     """All templates by name; later directories override earlier ones (user over bundled)."""
     import yaml
 
-    templates: dict[str, PromptTemplate] = {}
+    templates = Templates()
     for directory in dirs if dirs is not None else [bundled_prompts_dir(), user_prompts_dir()]:
         if not directory.is_dir():
             continue
         for path in sorted(directory.glob("*.yaml")):
+            raw: Any = None
             try:
                 raw = yaml.safe_load(path.read_text(encoding="utf-8"))
             except (yaml.YAMLError, UnicodeDecodeError) as exc:
-                raise TemplateError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
-            template = parse_template(raw, str(path))
-            templates[template.name] = template
+                error = TemplateError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})")
+            except OSError as exc:
+                error = TemplateError(f"{path}: cannot read it ({exc.strerror or exc})")
+            else:
+                try:
+                    template = parse_template(raw, str(path))
+                except TemplateError as exc:
+                    error = exc
+                else:
+                    templates[template.name] = template
+                    templates.invalid.pop(template.name, None)
+                    continue
+            named = raw.get("name") if isinstance(raw, dict) else None
+            templates.invalid[named if isinstance(named, str) and named.strip() else path.stem] = error
     return templates

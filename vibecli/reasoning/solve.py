@@ -281,6 +281,16 @@ class _Run:
             return "budget"
         return last.reason if last is not None else "stop"
 
+    def _prompt_tokens(self) -> int:
+        # The watched phase's own count; counted here when it has none (a remote stream cut by a
+        # control ends before the server's usage arrives) or when no phase was watched (budget 0).
+        watched = self.phases[0].stats if self.phases and self.monitor.controls.budget != 0 else None
+        if watched is not None and watched.prompt_tokens:
+            return watched.prompt_tokens
+        request = self.request
+        prompt = request.prompt if request.prompt is not None else self.backend.chat_prompt(request.messages)
+        return self.backend.count_tokens(prompt)
+
     def result(self, problem: str, template: PromptTemplate) -> SolveResult:
         generated = sum(phase.stats.generated_tokens for phase in self.phases)
         thinking_text = "".join(self.thinking)
@@ -306,7 +316,7 @@ class _Run:
             answer=answer_text,
             final_answer=extract_answer(answer_text, template.answer_format),
             finish_reason=self._finish_reason(),
-            prompt_tokens=first.prompt_tokens if first else self.backend.count_tokens(self.request.prompt or ""),
+            prompt_tokens=self._prompt_tokens(),
             thinking_tokens=thinking_tokens,
             answer_tokens=generated - thinking_tokens,
             ttft_s=ttft_s,

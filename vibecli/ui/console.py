@@ -47,7 +47,10 @@ def make_terminal(stdout: TextIO | None = None, stderr: TextIO | None = None) ->
     no_color = "NO_COLOR" in os.environ
 
     def console(stream: TextIO) -> Console:
-        return Console(file=stream, theme=THEME, highlight=False, no_color=no_color, soft_wrap=False)
+        made = Console(file=stream, theme=THEME, highlight=False, no_color=no_color)
+        # Off a terminal there is no width to fit: a line stays one line, for grep and log parsers.
+        made.soft_wrap = not made.is_terminal
+        return made
 
     return Terminal(out=console(stdout or sys.stdout), err=console(stderr or sys.stderr))
 

@@ -65,6 +65,8 @@ class SolveView:
         self.think = think
         self.json_output = json_output
         self._answer_started = False
+        self._started = time.monotonic()
+        self._thinking_s: float | None = None  # when the last thinking arrived: a wrap-up's answer is not thinking
         self._live: Live | None = None
         self._window: _TailWindow | None = None
         self._stream_thinking = think == "show"
@@ -87,6 +89,7 @@ class SolveView:
 
     def handle(self, event: SolveEvent) -> None:
         if isinstance(event, ThinkingDelta):
+            self._thinking_s = time.monotonic() - self._started
             if self._window is not None:
                 self._window.add(event.text, event.tokens)
             elif self._stream_thinking:
@@ -117,7 +120,7 @@ class SolveView:
         if result is None:
             return
         if self.terminal.err_is_tty and self.think != "show" and result.thinking:
-            self.terminal.err.print(summary_line(result), style="muted", markup=False)
+            self.terminal.err.print(summary_line(result, self._thinking_s), style="muted", markup=False)
         elif result.controls and result.controls.trigger:
             self.terminal.err.print(forced_line(result), style="warning", markup=False)
         if self.json_output:
@@ -152,8 +155,10 @@ def forced_line(result: SolveResult) -> str:
     return f"{_TRIGGERS.get(trigger or '', 'stopped')} at {result.thinking_tokens:,} tokens: answer forced"
 
 
-def summary_line(result: SolveResult) -> str:
-    line = f"thought for {result.total_s:.1f}s · {result.thinking_tokens:,} thinking tokens"
+def summary_line(result: SolveResult, thinking_s: float | None = None) -> str:
+    """The line a collapsed trace leaves: how long the thinking took (not the whole run) and its tokens."""
+    seconds = result.total_s if thinking_s is None else thinking_s
+    line = f"thought for {seconds:.1f}s · {result.thinking_tokens:,} thinking tokens"
     if result.controls and result.controls.trigger:
         line += f" · {forced_line(result)}"
     return line

@@ -1,0 +1,120 @@
+"""`vibe batch` input rules (issue 16): what is a problem, what is a result, and what is refused.
+
+Every refusal happens before the model loads and leaves every file as it was.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from vibecli.cli.app import app
+from vibecli.errors import ExitCode
+
+runner = CliRunner()
+
+
+def batch(*args: str, input: str | None = None) -> tuple[int, str, str]:
+    result = runner.invoke(app, ["batch", *args], input=input)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def one_line(err: str) -> str:
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in err, err
+    return lines[0]
+
+
+def write_jsonl(path: Path, records: list[dict[str, object]]) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    return path
+
+
+def test_an_unknown_mode_is_a_malformed_line_and_the_rest_runs(tmp_path: Path) -> None:
+    problems = write_jsonl(tmp_path / "p.jsonl", [
+        {"id": "a", "problem": "What is 2 + 2?", "mode": "banana"},
+        {"id": "b", "problem": "What is 3 + 3?", "mode": "math"},
+    ])  # fmt: skip
+    out = tmp_path / "out.jsonl"
+    code, _, err = batch(str(problems), "-o", str(out), "-t", "0")
+    assert code == 0, err
+    assert f'{problems} line 1: unknown mode "banana"' in err
+    assert [json.loads(line)["id"] for line in out.read_text().splitlines()] == ["b"]
+    code, _, err = batch(str(problems), "-o", str(tmp_path / "strict.jsonl"), "--strict")
+    assert code == ExitCode.USAGE and "line 1: unknown mode" in one_line(err)
+
+
+def test_the_problem_file_is_refused_as_results(tmp_path: Path) -> None:
+    problems = write_jsonl(tmp_path / "same.jsonl", [{"id": "a", "problem": "What is 2 + 2?"}])
+    before = problems.read_bytes()
+    code, _, err = batch(str(problems), "-o", str(problems), "--resume")
+    assert code == ExitCode.USAGE and "is also a problem file" in one_line(err)
+    other = write_jsonl(tmp_path / "other.jsonl", [{"id": "a", "problem": "What is 2 + 2?"}])
+    code, _, err = batch(str(problems), "-o", str(other), "--resume")
+    assert code == ExitCode.USAGE
+    assert one_line(err) == f"vibe: {other} is not a vibe results file: line 1 is a problem, not a result " + (
+        "(is this the problem file?)"
+    )
+    assert problems.read_bytes() == before and other.read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (b'{"id": "a", "problem": "What is 2 + 2?"}\n', "line 1 is a problem, not a result"),
+        (bytes(range(256)) * 4, "line 1 is not JSON"),
+        (b"What is 2 + 2?\n", "line 1 is not JSON"),
+        (b'{"id": "a", "final_answer": "4", "finish_reason": "stop"}\n[1, 2]\n', "line 2 is not a JSON object"),
+    ],
+)
+def test_batch_report_refuses_what_is_not_results(tmp_path: Path, content: bytes, reason: str) -> None:
+    path = tmp_path / "results.jsonl"
+    path.write_bytes(content)
+    code, out, err = batch("report", str(path))
+    assert code == ExitCode.USAGE and out == ""
+    assert one_line(err).startswith(f"vibe: {path} is not a vibe results file: {reason}")
+    assert path.read_bytes() == content
+
+
+def test_resume_cuts_only_a_result_line_cut_short(tmp_path: Path) -> None:
+    out = tmp_path / "out.jsonl"
+    out.write_text('{"id": "a", "final_answer": "4", "finish_reason": "stop"}\nsomething of yours')
+    code, _, err = batch(str(write_jsonl(tmp_path / "p.jsonl", [{"id": "b", "problem": "What is 1 + 1?"}])),
+                         "-o", str(out), "--resume")  # fmt: skip
+    assert code == ExitCode.USAGE and "line 2 is not JSON" in one_line(err)
+    assert out.read_text().endswith("something of yours")
+
+
+@pytest.mark.parametrize("content", ["", "\n\n", "   \n"])
+def test_empty_input_is_one_line_and_exit_2(tmp_path: Path, content: str) -> None:
+    path = tmp_path / "empty.txt"
+    path.write_text(content)
+    code, out, err = batch(str(path))
+    assert code == ExitCode.USAGE and out == ""
+    assert one_line(err) == f"vibe: no problems in {path}"
+    code, _, err = batch(input=content)
+    assert code == ExitCode.USAGE and one_line(err) == "vibe: no problems in stdin"
+
+
+def test_duplicate_ids_are_an_error_unless_renamed(tmp_path: Path) -> None:
+    problems = write_jsonl(tmp_path / "p.jsonl", [
+        {"id": "a", "problem": "What is 2 + 2?", "answer": "4"},
+        {"id": "a", "problem": "What is 3 + 3?", "answer": "6"},
+    ])  # fmt: skip
+    code, _, err = batch(str(problems), "-t", "0")
+    assert code == ExitCode.USAGE
+    assert one_line(err).startswith(f"vibe: {problems} line 2: id 'a' is already used at {problems} line 1")
+    code, out, err = batch(str(problems), "-t", "0", "--rename-duplicates")
+    assert code == 0, err
+    answers = {json.loads(line)["id"]: json.loads(line)["final_answer"] for line in out.splitlines()}
+    assert answers == {"a": "4", "a-2": "6"}
+
+
+def test_a_directory_as_output_is_named_as_such(tmp_path: Path) -> None:
+    problems = write_jsonl(tmp_path / "p.jsonl", [{"problem": "What is 2 + 2?"}])
+    code, _, err = batch(str(problems), "-o", str(tmp_path))
+    assert code == ExitCode.USAGE
+    assert one_line(err) == f"vibe: output file {tmp_path} is a directory; give a file path"
