@@ -154,11 +154,22 @@ def _descendants(pid: int) -> set[int]:
     return found
 
 
-def _alive(pid: int) -> bool:
+def _identity(pid: int) -> tuple[int, str] | None:
+    """The pid with its start time, so a pid reused by another process (a busy machine) is not taken for it."""
     try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+        return pid, Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def _alive(process: tuple[int, str] | None) -> bool:
+    if process is None:
+        return False
+    try:
+        fields = Path(f"/proc/{process[0]}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
         return False
+    return fields[0] != "Z" and fields[19] == process[1]
 
 
 def test_sandboxed_processes_die_with_their_parent(method: str) -> None:
@@ -172,7 +183,7 @@ def test_sandboxed_processes_die_with_their_parent(method: str) -> None:
         while time.monotonic() < deadline and not any("sleep" in _cmdline(p) or "main.py" in _cmdline(p)
                                                       for p in _descendants(parent.pid)):  # fmt: skip
             time.sleep(0.1)
-        started = _descendants(parent.pid)
+        started = [_identity(p) for p in _descendants(parent.pid)]
         assert started, "the sandbox never started"
         parent.send_signal(signal.SIGKILL)
         parent.wait()
