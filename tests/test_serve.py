@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -391,3 +392,21 @@ def test_an_engine_failure_ends_the_running_requests_and_the_next_ones_are_serve
     finished = {n: i for n, i in got if isinstance(i, Finished)}
     assert (finished["X"].reason, finished["X"].error) == ("error", "device lost")
     assert (finished["y"].reason, finished["y"].text) == ("stop", "yyy") and len(backend.sessions) == 2
+
+
+def test_verify_code_without_any_isolation_is_a_clear_server_error(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from test_sandbox import path_without
+
+    from vibecli.serve.protocol import ApiError
+    from vibecli.verify.sandbox import isolation
+
+    monkeypatch.setenv("PATH", path_without(tmp_path, ("bwrap", "unshare")))
+    isolation.cache_clear()
+    try:
+        with pytest.raises(ApiError, match="install bubblewrap") as raised:
+            Verifier().code("print(1)", [{"input": "", "output": "1"}], None)
+        assert raised.value.status == 500
+    finally:
+        isolation.cache_clear()

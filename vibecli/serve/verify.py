@@ -22,7 +22,7 @@ class Verifier:
     """Keeps one warm math worker between requests; code runs in a fresh sandbox each time."""
 
     def __init__(self, *, timeout_s: float = 10.0) -> None:
-        self.timeout_s = timeout_s
+        self.timeout_s = timeout_s  # per code test; math comparisons keep the checker's own limit
         self._pool: WorkerPool | None = None
         self._lock = threading.Lock()  # the worker pool serves one caller at a time
 
@@ -31,14 +31,14 @@ class Verifier:
 
         with self._lock:
             if self._pool is None:
-                self._pool = math_pool(timeout_s=self.timeout_s)
+                self._pool = math_pool()
             verdict = next(check_many(self._pool, [(gold, pred)]))
         return {"kind": "math", "verdict": verdict.verdict, "equal": verdict.equal, "reason": verdict.reason,
                 "gold": verdict.gold, "pred": verdict.pred}  # fmt: skip
 
     def code(self, code: str, tests: list[dict[str, str]] | str, entry_point: str | None) -> dict[str, Any]:
         from vibecli.verify.code import IOCase, run_assert_tests, run_io_tests, solution_source
-        from vibecli.verify.sandbox import Limits
+        from vibecli.verify.sandbox import Limits, SandboxUnavailable
 
         source, limits = solution_source(code), Limits(wall_s=self.timeout_s, cpu_s=self.timeout_s)
         try:
@@ -48,6 +48,8 @@ class Verifier:
                 results = run_io_tests(source, [IOCase(t["input"], t["output"]) for t in tests], limits=limits)
         except UsageError as exc:
             raise ApiError(400, str(exc), param="tests") from None
+        except SandboxUnavailable as exc:  # this machine cannot isolate code: say how to fix it
+            raise ApiError(500, str(exc), kind="server_error") from None
         passed = sum(r.verdict == "passed" for r in results)
         return {
             "kind": "code",
