@@ -19,14 +19,14 @@ RESULT_KEYS = ("id", "final_answer", "finish_reason")
 _RESULT_START = b'{"id": '  # how ResultWriter begins every line
 
 
-def _why_not_a_result(line: bytes) -> str | None:
+def _why_not_a_result(line: bytes, required: tuple[str, ...] = RESULT_KEYS) -> str | None:
     try:
         record = json.loads(line)
     except ValueError:
         return "is not JSON"
     if not isinstance(record, dict):
         return "is not a JSON object"
-    missing = [key for key in RESULT_KEYS if key not in record]
+    missing = [key for key in required if key not in record]
     if not missing:
         return None
     if "finish_reason" in missing and any(k in record for k in ("problem", "question", "prompt")):
@@ -46,10 +46,10 @@ def _split(path: Path) -> tuple[list[bytes], bytes]:
     return complete, partial
 
 
-def read_results(path: Path) -> list[dict[str, Any]]:
-    """The result lines of `path`, checked: anything but vibe's result lines is a UsageError
-    naming the line, so a problem file or garbage is never taken for finished work. A last
-    line cut short by a killed run is left out (`repair` removes it)."""
+def read_results(path: Path, required: tuple[str, ...] = RESULT_KEYS) -> list[dict[str, Any]]:
+    """The result lines of `path`, checked: anything but vibe's result lines (JSON objects with
+    the `required` keys) is a UsageError naming the line, so a problem file or garbage is never
+    taken for finished work. A last line cut short by a killed run is left out (`repair` removes it)."""
     if not path.exists():
         return []
     try:
@@ -60,12 +60,12 @@ def read_results(path: Path) -> list[dict[str, Any]]:
     for number, line in enumerate(complete, start=1):
         if not line.strip():
             continue
-        why = _why_not_a_result(line)
+        why = _why_not_a_result(line, required)
         if why is not None:
             raise UsageError(f"{path} is not a vibe results file: line {number} {why}")
         results.append(json.loads(line))
     if not _cut_short(partial):
-        why = _why_not_a_result(partial) or "has no newline"
+        why = _why_not_a_result(partial, required) or "has no newline"
         raise UsageError(f"{path} is not a vibe results file: line {len(complete) + 1} {why}")
     return results
 

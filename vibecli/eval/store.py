@@ -18,6 +18,9 @@ from vibecli.batch.store import ResultWriter, read_results, repair
 from vibecli.errors import UsageError
 
 MANIFEST_VERSION = 1
+# The keys every line of each file has (the runner's sample lines, the graders' grade and vote lines).
+SAMPLE_KEYS = ("id", "problem", "sample", "budget")
+GRADE_KEYS = ("id", "type")
 
 
 def slug(text: str) -> str:
@@ -55,10 +58,10 @@ class RunFolder:
         return repair(self.samples_path) + repair(self.grades_path)
 
     def samples(self) -> list[dict[str, Any]]:
-        return read_results(self.samples_path)
+        return read_results(self.samples_path, SAMPLE_KEYS)
 
     def grades(self) -> dict[str, dict[str, Any]]:
-        return {str(r["id"]): r for r in read_results(self.grades_path)}
+        return {str(r["id"]): r for r in read_results(self.grades_path, GRADE_KEYS)}
 
     @contextmanager
     def appending(self, which: str) -> Iterator[ResultWriter]:
