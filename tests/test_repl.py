@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -156,3 +157,42 @@ def test_real_terminal_answer_cancel_continue_exit(tiny_model_dir: Path, tmp_pat
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 0
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="pseudo-terminals are POSIX")
+def test_the_demo_answers_a_follow_up_question(tmp_path: Path) -> None:
+    """A newcomer's first session: the second question is answered, not the first one again."""
+    import pexpect
+
+    env = {**os.environ, "XDG_STATE_HOME": str(tmp_path), "TERM": "xterm", "NO_COLOR": "1"}
+    args = ["-m", "vibecli", "repl", "--model", "demo", "--think", "hide"]
+    child = pexpect.spawn(sys.executable, args, env=env, encoding="utf-8", timeout=60, dimensions=(40, 120))
+    child.expect(">>>")
+    child.sendline("/temp 0")
+    child.expect("temperature: 0.0")
+    answer = r"Answer: (?:\x1b\[[\d;]*m)*(-?\d+)"  # bold stays on under NO_COLOR
+    child.sendline("What is 48 + 37?")
+    child.expect(answer)
+    first = child.match.group(1)
+    child.sendline("What is 20 + 22?")
+    child.expect(answer)
+    second = child.match.group(1)
+    child.expect(">>>")
+    time.sleep(0.3)
+    child.sendeof()
+    child.expect(pexpect.EOF)
+    child.close()
+    assert (first, second, child.exitstatus) == ("85", "42", 0)
+
+
+def test_piped_input_is_one_problem_per_line_in_plain_text(tmp_path: Path) -> None:
+    env = {**os.environ, "XDG_STATE_HOME": str(tmp_path), "TERM": "xterm"}
+    lines = '/temp 0\nWhat is 2 + 3?\n\nWhat is 4 + 5?\n/verify 9\n"""What is\n-3 + 8?'
+    result = subprocess.run([sys.executable, "-m", "vibecli", "repl", "--model", "demo"], input=lines,
+                            capture_output=True, text=True, env=env, timeout=120)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "temperature: 0.0", "\\boxed{5}", "\\boxed{9}", "equal: identical", "\\boxed{5}"
+    ]  # fmt: skip
+    assert "\x1b" not in result.stdout + result.stderr and "terminal" not in result.stderr
+    assert not (tmp_path / "vibe" / "history").exists()  # piped lines stay out of the prompt's history

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated
 
 import typer
@@ -33,9 +34,11 @@ def repl_command(
     Slash commands (/help lists them) change the mode, sampling, budget and display, check
     the last answer (/verify), and save or load the session. History is kept in
     $XDG_STATE_HOME/vibe/history. Ctrl-C cancels an answer, Ctrl-D exits (status 0).
+    With piped input (`printf 'What is 2 + 3?\\n' | vibe repl`) each line is one problem or
+    command, answered in plain text; the session ends at the end of the input (status 0).
     """
     from vibecli.prompting.templates import load_templates
-    from vibecli.repl.app import run_repl
+    from vibecli.repl.app import run_piped, run_repl
 
     terminal = make_terminal()
     config = with_overrides(load_config(), model=model, backend=backend, base_url=base_url, api_key=api_key,
@@ -44,7 +47,10 @@ def repl_command(
     templates = load_templates()
     engine = load_engine(config, terminal)
     try:
-        status = run_repl(engine, config, templates, terminal, history_path=state_dir() / "history")
+        if sys.stdin.isatty():
+            status = run_repl(engine, config, templates, terminal, history_path=state_dir() / "history")
+        else:  # piped or redirected: one problem per line, no prompt, toolbar or history
+            status = run_piped(engine, config, templates, terminal, sys.stdin)
     finally:
         engine.close()
     raise typer.Exit(status)

@@ -2,14 +2,15 @@
 
 The model is loaded once by the caller. A turn that fails prints one line and the session
 goes on; Ctrl-C during an answer cancels it (or, with a thinking budget set, wraps it up);
-Ctrl-C at the prompt clears the line; Ctrl-D leaves.
+Ctrl-C at the prompt clears the line; Ctrl-D leaves. Piped input runs the same session
+without prompt-toolkit (`run_piped`): one problem per line, plain output.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from vibecli import __version__
 from vibecli.cli.interrupts import InterruptHandler
@@ -102,11 +103,11 @@ def make_prompt(session: ReplSession, ctx: Context, history_path: Path | None, *
     )
 
 
-def _read_block(prompt: Any, first: str) -> str:
+def _read_block(next_line: Callable[[], str], first: str) -> str:
     """A `\"\"\"` block: everything up to the closing fence, for long pastes."""
     lines = [first.strip()[len(FENCE) :]]
     while not lines[-1].rstrip().endswith(FENCE):
-        lines.append(prompt.prompt(CONTINUATION))
+        lines.append(next_line())
     lines[-1] = lines[-1].rstrip()[: -len(FENCE)]
     return "\n".join(lines).strip()
 
@@ -144,11 +145,9 @@ def run_repl(
     engine: Backend, config: Config, templates: dict[str, PromptTemplate], terminal: Terminal,
     *, history_path: Path | None = None, **io: Any,
 ) -> int:  # fmt: skip
-    """The loop; returns the exit status (0 on Ctrl-D or /exit)."""
+    """The interactive loop; returns the exit status (0 on Ctrl-D or /exit)."""
     session = ReplSession(ReplSettings.from_config(config))
-    ctx = Context(
-        engine.info, tuple(sorted(templates)), samples=repl_samples(engine, session, config, templates, terminal)
-    )
+    ctx = _context(engine, session, config, templates, terminal)
     prompt = make_prompt(session, ctx, history_path, **io)
     info = engine.info
     banner = (
@@ -163,21 +162,70 @@ def run_repl(
             continue  # Ctrl-C at the prompt clears the line
         except EOFError:
             return 0
-        if not text.strip():
-            continue
         try:
-            if text.strip().startswith(FENCE):
-                text = _read_block(prompt, text)
-            if text.startswith("/"):
-                reply = dispatch(session, text, ctx)
-                if reply.exit:
-                    return 0
-                terminal.out.print(reply.text, style=reply.style, markup=False, highlight=False)
-                continue
-            run_turn(engine, session, config, templates, terminal, text)
+            if _handle(engine, session, ctx, config, templates, terminal, text, lambda: prompt.prompt(CONTINUATION)):
+                return 0
         except (KeyboardInterrupt, EOFError):
             continue
-        except VibeError as exc:
-            error_line(terminal, str(exc))
-        except Exception as exc:  # one failed answer must not end the session
-            error_line(terminal, f"this answer failed: {type(exc).__name__}: {exc}")
+
+
+def run_piped(
+    engine: Backend, config: Config, templates: dict[str, PromptTemplate], terminal: Terminal, lines: TextIO
+) -> int:
+    """The same session read from a pipe or file: one problem (or /command) per line, plain
+    output, no prompt or toolbar; returns 0 at the end of input or on /exit."""
+    session = ReplSession(ReplSettings.from_config(config))
+    ctx = _context(engine, session, config, templates, terminal)
+
+    def next_line() -> str:
+        line = lines.readline()
+        if not line:
+            raise EOFError
+        return line.rstrip("\r\n")
+
+    def block_line() -> str:
+        try:
+            return next_line()
+        except EOFError:  # the input ended inside a block: send what it holds
+            return FENCE
+
+    while True:
+        try:
+            text = next_line()
+        except EOFError:
+            return 0
+        if _handle(engine, session, ctx, config, templates, terminal, text, block_line):
+            return 0
+
+
+def _context(
+    engine: Backend, session: ReplSession, config: Config, templates: dict[str, PromptTemplate], terminal: Terminal
+) -> Context:
+    samples = repl_samples(engine, session, config, templates, terminal)
+    return Context(engine.info, tuple(sorted(templates)), samples=samples)
+
+
+def _handle(
+    engine: Backend, session: ReplSession, ctx: Context, config: Config, templates: dict[str, PromptTemplate],
+    terminal: Terminal, text: str, next_line: Callable[[], str],
+) -> bool:  # fmt: skip
+    """One input: a problem, a slash command or a fenced block; True when the session ends."""
+    if not text.strip():
+        return False
+    try:
+        if text.strip().startswith(FENCE):
+            text = _read_block(next_line, text)
+        if text.startswith("/"):
+            reply = dispatch(session, text, ctx)
+            if reply.exit:
+                return True
+            terminal.out.print(reply.text, style=reply.style, markup=False, highlight=False)
+            return False
+        run_turn(engine, session, config, templates, terminal, text)
+    except VibeError as exc:
+        error_line(terminal, str(exc))
+    except (KeyboardInterrupt, EOFError):
+        raise
+    except Exception as exc:  # one failed answer must not end the session
+        error_line(terminal, f"this answer failed: {type(exc).__name__}: {exc}")
+    return False
