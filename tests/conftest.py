@@ -41,6 +41,22 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def endless_model_dir(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The random tiny model with 65,536 positions: it never ends an answer on its own, so a generation
+    runs for minutes unless something stops it (tests of cancellation and shutdown)."""
+    import json
+    import shutil
+
+    path = tmp_path_factory.mktemp("endless") / "endless"
+    shutil.copytree(tiny_model_dir, path)
+    for name, key in (("config.json", "max_position_embeddings"), ("tokenizer_config.json", "model_max_length")):
+        settings = json.loads((path / name).read_text())
+        settings[key] = 65536
+        (path / name).write_text(json.dumps(settings))
+    return path
+
+
+@pytest.fixture(scope="session")
 def tiny_backend(tiny_model_dir: Path):  # type: ignore[no-untyped-def]
     from vibecli.engine.backend import LoadOptions
     from vibecli.engine.transformers_backend import load

@@ -74,8 +74,10 @@ def test_models_reports_the_true_context(demo_port: int) -> None:
 
 
 @pytest.mark.slow
-def test_without_max_tokens_the_model_stops_at_its_context(demo_port: int) -> None:
-    status, body = Client(demo_port).call("POST", "/v1/chat/completions", {"messages": LONG, "temperature": 0})
+def test_without_max_tokens_the_model_stops_at_its_context(tiny_backend: Any) -> None:
+    """The random tiny model (1,024 positions) never ends an answer on its own: only the context stops it."""
+    with serving(tiny_backend) as port:
+        status, body = Client(port).call("POST", "/v1/chat/completions", {"messages": LONG, "temperature": 0})
     assert status == 200, body
     assert body["choices"][0]["finish_reason"] == "length"
     assert body["usage"]["total_tokens"] == 1024
