@@ -20,6 +20,7 @@ from vibecli.engine.types import (
 from vibecli.prompting.templates import load_templates
 from vibecli.reasoning.controls import DEFAULT_BUDGET_MESSAGE, ThinkingControls, answer_reserve
 from vibecli.reasoning.loop_guard import LoopGuardSettings
+from vibecli.reasoning.samples import generate_samples, sample_requests
 from vibecli.reasoning.solve import SolveResult, build_request, solve_stream
 
 MATH = load_templates()["math"]
@@ -173,9 +174,35 @@ class LaggingBackend(ScriptedBackend):
         yield from items
 
 
+class LaggingBatchBackend(LaggingBackend):
+    """A batch whose rows run on past their cancel (a scheduler's step, a remote stream's buffer)."""
+
+    def stream_batch(
+        self, requests: Sequence[GenerationRequest], *, cancels: Sequence[threading.Event] | None = None
+    ) -> Iterator[tuple[int, StreamItem]]:
+        for position, request in enumerate(requests):
+            for item in self.stream(request):
+                yield position, item
+
+
+def test_samples_cut_by_the_budget_keep_nothing_a_row_delivers_after_it() -> None:
+    backend = LaggingBatchBackend(["<think>", "one ", "two ", "three ", "four ", "</think>", "\\boxed{1}"],
+                                  "\\boxed{7}")  # fmt: skip
+    request = build_request(MATH, "p", sampling=Sampling(temperature=0), max_tokens=5000)
+    *_, samples = generate_samples(backend, MATH, sample_requests(request, 2, 0), controls=ThinkingControls(budget=3))
+    assert isinstance(samples, list)
+    for sample in samples:
+        assert (sample.final_answer, sample.finish_reason) == ("7", "budget")
+        assert (sample.thinking_tokens, sample.tokens) == (3, 4)  # the forced answer is one token
+    assert backend.prompts[-1].endswith("<think>one two " + DEFAULT_BUDGET_MESSAGE + "</think>\n\n")
+
+
 def test_text_a_stream_delivers_after_the_budget_fired_is_not_taken() -> None:
     backend = LaggingBackend(["<think>", "one ", "two ", "three ", "four ", "</think>", "\\boxed{1}"], "\\boxed{7}")
     result = solve(backend, "p", max_tokens=5000, budget=3)
     assert result.finish_reason == "budget" and result.final_answer == "7"
     assert result.thinking == "one two " + DEFAULT_BUDGET_MESSAGE
     assert backend.prompts[-1].endswith("<think>one two " + DEFAULT_BUDGET_MESSAGE + "</think>\n\n")
+    # The chunks past the trigger count as neither thinking nor answer: the answer is the forced phase's.
+    assert (result.thinking_tokens, result.answer_tokens) == (3, 1)
+    assert result.controls.answer_tokens_after_trigger == 1

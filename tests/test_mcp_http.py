@@ -28,6 +28,12 @@ KEY = "test-key-123"
 runner = CliRunner()
 
 
+def _ctrl_c_as_on_a_terminal() -> None:
+    # A test run started in the background (`.ci/run &`) ignores SIGINT, and children inherit that;
+    # uvicorn restores the inherited handler before re-raising the Ctrl-C it caught, so the exit would be 0.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     """`vibe mcp --model demo` over HTTP with an API key (on loopback, where a key is optional)."""
@@ -36,7 +42,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
         process = subprocess.Popen(
             [sys.executable, "-m", "vibecli", "mcp", "--model", "demo", "--transport", "http", "--port", "0",
              "--api-key", KEY, "-t", "0"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr,
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr, preexec_fn=_ctrl_c_as_on_a_terminal,
         )  # fmt: skip
     deadline = time.monotonic() + 60
     while not (match := re.search(r"on (http://127\.0\.0\.1:\d+/mcp)", log.read_text())):

@@ -153,8 +153,13 @@ class _Row:
     thinking_tokens: int = 0
     trigger: Trigger | None = None
     phases: list[Finished] = field(default_factory=list)
+    trace: list[str] = field(default_factory=list)  # the watched phase's text up to its trigger
 
     def feed(self, delta: TextDelta, *, watch: bool, wrap_up: bool) -> Phase:
+        if watch and self.trigger is not None:
+            return "thinking"  # a batched row or a remote stream runs on past the trigger: that text is dropped
+        if watch:
+            self.trace.append(delta.text)
         self.tokens = self.offset + delta.generated_tokens
         was_answer = self.splitter.in_answer
         new_thinking = self._route(self.splitter.feed(delta.text))
@@ -168,7 +173,10 @@ class _Row:
 
     def finish_phase(self, finished: Finished, *, watch: bool) -> None:
         self.phases.append(finished)
-        self.offset += finished.stats.generated_tokens
+        if watch and self.trigger is not None:
+            self.offset = self.tokens  # cut by a control: the phase counts up to the trigger, where feed stopped
+        else:
+            self.offset += finished.stats.generated_tokens
         self.tokens = self.offset
         if not watch or self.trigger is None:
             self._route(self.splitter.finish())
@@ -227,7 +235,7 @@ def generate_samples(
         row._route(row.splitter.feed(injected))
         request = row.request
         base = request.prompt if request.prompt is not None else backend.chat_prompt(request.messages)
-        partial = row.phases[0].text if row.phases else ""
+        partial = "".join(row.trace)
         row.request = continuation_request(request, base_prompt=base, partial_trace=partial, injected=injected,
                                            used_tokens=row.offset)  # fmt: skip
         row.stop = threading.Event()

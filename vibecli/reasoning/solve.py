@@ -291,8 +291,16 @@ class _Run:
         prompt = request.prompt if request.prompt is not None else self.backend.chat_prompt(request.messages)
         return self.backend.count_tokens(prompt)
 
+    def _generated_tokens(self) -> int:
+        counts = [phase.stats.generated_tokens for phase in self.phases]
+        if counts and self.trigger is not None and self.monitor.controls.budget != 0:
+            # A batched row or a remote stream runs on a few tokens past the trigger; their text was
+            # dropped, so they are in neither the thinking nor the answer.
+            counts[0] = self.trigger_tokens
+        return sum(counts)
+
     def result(self, problem: str, template: PromptTemplate) -> SolveResult:
-        generated = sum(phase.stats.generated_tokens for phase in self.phases)
+        generated = self._generated_tokens()
         thinking_text = "".join(self.thinking)
         if self.trigger is not None:
             thinking_tokens = self.trigger_tokens
