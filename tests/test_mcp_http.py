@@ -19,7 +19,7 @@ import httpx2
 import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
-from mcp_client import process_tree, running
+from procfs import process_tree, running
 from typer.testing import CliRunner
 
 from vibecli.cli.app import app

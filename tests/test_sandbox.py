@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from procfs import descendants, stat
 
 from vibecli.verify.sandbox import NOBODY, Limits, SandboxUnavailable, isolation, run_python
 
@@ -137,39 +138,17 @@ def test_stdout_flood_is_capped(method: str) -> None:
     assert len(result.stdout) <= LIMITS.output_bytes
 
 
-def _descendants(pid: int) -> set[int]:
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(parent, []).append(int(entry.name))
-    found, queue = set(), [pid]
-    while queue:
-        for child in children.get(queue.pop(), []):
-            found.add(child)
-            queue.append(child)
-    return found
-
-
 def _identity(pid: int) -> tuple[int, str] | None:
     """The pid with its start time, so a pid reused by another process (a busy machine) is not taken for it."""
-    try:
-        return pid, Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
-    except (OSError, IndexError):
-        return None
+    fields = stat(pid)
+    return (pid, fields[19]) if fields is not None else None
 
 
 def _alive(process: tuple[int, str] | None) -> bool:
     if process is None:
         return False
-    try:
-        fields = Path(f"/proc/{process[0]}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return False
-    return fields[0] != "Z" and fields[19] == process[1]
+    fields = stat(process[0])
+    return fields is not None and fields[0] != "Z" and fields[19] == process[1]
 
 
 def test_sandboxed_processes_die_with_their_parent(method: str) -> None:
@@ -181,9 +160,9 @@ def test_sandboxed_processes_die_with_their_parent(method: str) -> None:
     try:
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline and not any("sleep" in _cmdline(p) or "main.py" in _cmdline(p)
-                                                      for p in _descendants(parent.pid)):  # fmt: skip
+                                                      for p in descendants(parent.pid)):  # fmt: skip
             time.sleep(0.1)
-        started = [_identity(p) for p in _descendants(parent.pid)]
+        started = [_identity(p) for p in descendants(parent.pid)]
         assert started, "the sandbox never started"
         parent.send_signal(signal.SIGKILL)
         parent.wait()

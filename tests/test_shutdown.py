@@ -17,25 +17,10 @@ import time
 from pathlib import Path
 
 import pytest
+from procfs import group
 from test_batch_cli import problem_set, results
 
 VIBE = [sys.executable, "-m", "vibecli"]
-
-
-def group(pgid: int) -> list[int]:
-    """Live (not zombie) processes of process group `pgid`."""
-    members = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        fields = stat[stat.rindex(")") + 2 :].split()  # after "pid (comm) "
-        if int(fields[2]) == pgid and fields[0] != "Z":
-            members.append(int(entry.name))
-    return members
 
 
 def listening_ports() -> set[int]:
