@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from vibecli.engine.context import Fit
-from vibecli.engine.types import GenerationRequest
+from vibecli.engine.types import Finished, FinishReason, GenerationRequest
 from vibecli.reasoning.loop_guard import LoopGuard, LoopGuardSettings
 from vibecli.reasoning.splitter import CLOSE_TAG, OPEN_TAG
 
@@ -120,3 +120,15 @@ def continuation_request(
         prompt=base_prompt + trace + injected,
         max_new_tokens=max(1, request.max_new_tokens - used_tokens),
     )
+
+
+def controlled_finish_reason(last: Finished | None, trigger: Trigger | None, *, cancelled: bool) -> FinishReason:
+    """How a generation under thinking controls ended, `last` being its last phase: a fired
+    control is `budget` (or `loop`), whatever the forced answer's own reason."""
+    if cancelled:
+        return "cancelled"
+    if last is not None and last.reason == "error":
+        return "error"
+    if trigger is not None:
+        return "loop" if trigger == "loop" else "budget"
+    return last.reason if last is not None else "stop"

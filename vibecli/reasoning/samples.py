@@ -21,7 +21,13 @@ from vibecli.batch.vote import Vote, vote
 from vibecli.engine.backend import Backend
 from vibecli.engine.types import Finished, FinishReason, GenerationRequest, TextDelta
 from vibecli.prompting.templates import PromptTemplate
-from vibecli.reasoning.controls import ThinkingControls, ThinkingMonitor, Trigger, continuation_request
+from vibecli.reasoning.controls import (
+    ThinkingControls,
+    ThinkingMonitor,
+    Trigger,
+    continuation_request,
+    controlled_finish_reason,
+)
 from vibecli.reasoning.extract import extract_answer
 from vibecli.reasoning.splitter import ThinkSplitter
 
@@ -190,14 +196,7 @@ class _Row:
         return "".join(new_thinking)
 
     def reason(self, cancelled: bool) -> FinishReason:
-        last = self.phases[-1] if self.phases else None
-        if cancelled or (last is not None and last.reason == "cancelled" and self.trigger is None):
-            return "cancelled"
-        if last is not None and last.reason == "error":
-            return "error"
-        if self.trigger is not None:
-            return "loop" if self.trigger == "loop" else "budget"
-        return last.reason if last is not None else "stop"
+        return controlled_finish_reason(self.phases[-1] if self.phases else None, self.trigger, cancelled=cancelled)
 
 
 def sample_requests(request: GenerationRequest, k: int, seed: int | None) -> list[GenerationRequest]:

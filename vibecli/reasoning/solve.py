@@ -29,6 +29,7 @@ from vibecli.reasoning.controls import (
     ThinkingMonitor,
     Trigger,
     continuation_request,
+    controlled_finish_reason,
 )
 from vibecli.reasoning.extract import extract_answer
 from vibecli.reasoning.loop_guard import LoopGuardSettings
@@ -269,18 +270,6 @@ class _Run:
                 self.answer.append(segment.text)
                 yield AnswerDelta(segment.text, tokens)
 
-    def _finish_reason(self) -> FinishReason:
-        last = self.phases[-1] if self.phases else None
-        if self.cancel.is_set():
-            return "cancelled"
-        if last is not None and last.reason == "error":
-            return "error"
-        if self.trigger == "loop":
-            return "loop"
-        if self.trigger is not None:
-            return "budget"
-        return last.reason if last is not None else "stop"
-
     def _prompt_tokens(self) -> int:
         # The watched phase's own count; counted here when it has none (a remote stream cut by a
         # control ends before the server's usage arrives) or when no phase was watched (budget 0).
@@ -323,7 +312,9 @@ class _Run:
             thinking=thinking_text,
             answer=answer_text,
             final_answer=extract_answer(answer_text, template.answer_format),
-            finish_reason=self._finish_reason(),
+            finish_reason=controlled_finish_reason(
+                self.phases[-1] if self.phases else None, self.trigger, cancelled=self.cancel.is_set()
+            ),
             prompt_tokens=self._prompt_tokens(),
             thinking_tokens=thinking_tokens,
             answer_tokens=generated - thinking_tokens,
