@@ -51,7 +51,7 @@ SUBCOMMANDS: dict[str, Subcommand] = {
     ),
     "mcp": Subcommand(
         "vibecli.cli.mcp:mcp_command",
-        "Serve vibe as MCP tools for agents: solve, verify_math, check_equation, check_ode, verify_code;",
+        "Serve vibe as MCP tools for agents: a solver and the answer checkers.",
     ),
     "eval": Subcommand(
         "vibecli.cli.eval:eval_command",

@@ -58,8 +58,10 @@ def mcp_command(
     max_queue: Annotated[int, typer.Option("--max-queue", min=0, help="Waiting solve calls before 'busy'.")] = 64,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No line per solve on stderr.")] = False,
 ) -> None:
-    """Serve vibe as MCP tools for agents: solve, verify_math, check_equation, check_ode,
-    verify_code; the prompt templates as prompts; the model's info as resource vibe://model.
+    """Serve vibe as MCP tools for agents: a solver and the answer checkers.
+
+    Tools solve, verify_math, check_equation, check_ode and verify_code; the prompt templates
+    as prompts; the model's info as resource vibe://model.
 
     stdio by default (an MCP client starts `vibe mcp --model ...` itself; stdout carries only
     the protocol, logs go to stderr). `--transport http` serves streamable HTTP at /mcp, on

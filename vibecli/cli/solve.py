@@ -91,14 +91,12 @@ def solve_command(
     mode: cli_options.Mode = None,
     temperature: cli_options.Temperature = None,
     top_p: cli_options.TopP = None,
-    top_k: Annotated[int | None, typer.Option("--top-k", help="0 is off (the default).")] = None,
+    top_k: cli_options.TopK = None,
     max_tokens: cli_options.MaxTokens = None,
-    seed: Annotated[int | None, typer.Option("--seed", help="Seed for reproducible sampling.")] = None,
+    seed: cli_options.Seed = None,
     think: cli_options.Think = None,
     think_budget: cli_options.ThinkBudget = None,
-    budget_message: Annotated[
-        str | None, typer.Option("--budget-message", help="Text appended to the thinking when it is cut short.")
-    ] = None,
+    budget_message: cli_options.BudgetMessage = None,
     loop_guard: cli_options.LoopGuard = None,
     starter_code: Annotated[Path | None, typer.Option("--starter-code", help="Starter code file (code mode).")] = None,
     expected: Annotated[
