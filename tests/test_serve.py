@@ -407,6 +407,6 @@ def test_verify_code_without_any_isolation_is_a_clear_server_error(
     try:
         with pytest.raises(ApiError, match="install bubblewrap") as raised:
             Verifier().code("print(1)", [{"input": "", "output": "1"}], None)
-        assert raised.value.status == 500
+        assert raised.value.status == 503
     finally:
         isolation.cache_clear()

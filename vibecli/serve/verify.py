@@ -38,7 +38,7 @@ class Verifier:
 
     def code(self, code: str, tests: list[dict[str, str]] | str, entry_point: str | None) -> dict[str, Any]:
         from vibecli.verify.code import IOCase, run_assert_tests, run_io_tests, solution_source
-        from vibecli.verify.sandbox import Limits, SandboxUnavailable
+        from vibecli.verify.sandbox import Limits, SandboxFailure, SandboxUnavailable
 
         source, limits = solution_source(code), Limits(wall_s=self.timeout_s, cpu_s=self.timeout_s)
         try:
@@ -49,7 +49,9 @@ class Verifier:
         except UsageError as exc:
             raise ApiError(400, str(exc), param="tests") from None
         except SandboxUnavailable as exc:  # this machine cannot isolate code: say how to fix it
-            raise ApiError(500, str(exc), kind="server_error") from None
+            raise ApiError(503, str(exc), kind="sandbox_unavailable") from None
+        except (SandboxFailure, OSError) as exc:  # the machine failed, not the code: never a 500
+            raise ApiError(503, f"the code sandbox failed on this server: {exc}", kind="sandbox_unavailable") from None
         passed = sum(r.verdict == "passed" for r in results)
         return {
             "kind": "code",

@@ -5,8 +5,9 @@ Two kinds of tests:
   LiveCodeBench does: whole output stripped, split into lines, each line stripped, the same
   number of lines, each line equal or equal as a list of decimal numbers, with an opt-in float
   tolerance;
-- a Python file of asserts run after the solution in the same program (HumanEval style). A
-  file that calls `check(…)` itself runs as it is; one that only defines `check(candidate)` is
+- a Python file of asserts (HumanEval style), run by the sandbox's harness against the
+  solution loaded in a process of its own, so that the solution cannot fake a pass. A file
+  that calls `check(…)` itself runs as it is; one that only defines `check(candidate)` is
   called with the solution's entry point: `--entry-point`, else the solution's only function,
   else the one function the tests do not call themselves (a helper such as HumanEval's
   `encode_cyclic` is theirs), preferring one the tests name, else the last one defined.
@@ -26,7 +27,7 @@ import yaml
 
 from vibecli.errors import UsageError
 from vibecli.reasoning.extract import last_code_block
-from vibecli.verify.sandbox import Limits, RunResult, run_python
+from vibecli.verify.sandbox import Limits, RunResult, run_python, run_tests
 
 TestVerdict = Literal["passed", "wrong_answer", "runtime_error", "time_limit", "memory_limit"]
 
@@ -116,21 +117,24 @@ def outputs_match(expected: str, actual: str, *, float_tolerance: float | None =
 
 
 def _verdict(run: RunResult) -> tuple[TestVerdict, str] | None:
+    """A failure read from how the run ended (vibe's timer, the kernel), or None when it ran to the end."""
     if run.status == "time_limit":
-        return "time_limit", f"killed after {run.wall_s:.1f}s"
+        return "time_limit", run.detail
     if run.status == "memory_limit":
-        return "memory_limit", "MemoryError"
+        return "memory_limit", run.detail
     if run.status == "output_limit":
-        return "runtime_error", "output limit exceeded"
-    if run.status == "runtime_error":
+        return "runtime_error", run.detail
+    if run.status == "runtime_error":  # the last error line only explains; the exit status decided
         errors = re.findall(r"^\w*(?:Error|Exception|Exit)\b.*$", run.stderr, re.MULTILINE)
-        return "runtime_error", errors[-1][:120] if errors else f"exit code {run.exit_code}"
+        return "runtime_error", errors[-1][:120] if errors else run.detail
     return None
 
 
 def run_io_tests(
     source: str, cases: list[IOCase], *, limits: Limits, float_tolerance: float | None = None
 ) -> list[TestResult]:
+    """Each case in a sandbox of its own that holds the program and that case's input, nothing
+    else: the expected output is compared here, outside."""
     results = []
     for index, case in enumerate(cases, start=1):
         run = run_python(source, case.input, limits=limits)
@@ -148,21 +152,22 @@ def run_io_tests(
 
 
 def run_assert_tests(source: str, tests: str, *, limits: Limits, entry_point: str | None = None) -> list[TestResult]:
-    """Solution and test file as one program; `check(fn)` is called when the tests define it
-    without calling it."""
-    program = f"{source}\n\n{tests}\n"
+    """The tests run in the sandbox's harness, the solution in a process of its own (see
+    sandbox/harness.py); `check(fn)` is called when the tests define it without calling it.
+    Only the harness's own record can make the test pass."""
+    check_with = None
     if _defines_check(tests) and not _calls_check(tests):
-        name = entry_point or infer_entry_point(source, tests)
-        if name is None:
+        check_with = entry_point or infer_entry_point(source, tests)
+        if check_with is None:
             raise UsageError("the tests define check(candidate) but the solution has no function to pass to it")
-        program += f"\ncheck({name})\n"
-    run = run_python(program, "", limits=limits)
-    failure = _verdict(run)
-    if failure is None:
+    run = run_tests(source, tests, check_with=check_with, limits=limits)
+    record = run.verdict or {}
+    if record.get("verdict") == "passed":
         return [TestResult(1, "passed", run.wall_s)]
-    verdict, detail = failure
-    if verdict == "runtime_error" and "AssertionError" in run.stderr:
-        verdict, detail = "wrong_answer", "an assertion failed"
+    failure = _verdict(run)  # how the run ended (time, memory) names the failure first
+    if failure is None and record.get("verdict") in ("wrong_answer", "runtime_error", "memory_limit"):
+        failure = record["verdict"], str(record.get("detail", ""))[:200]
+    verdict, detail = failure or ("runtime_error", "the tests did not finish")
     return [TestResult(1, verdict, run.wall_s, detail)]
 
 
