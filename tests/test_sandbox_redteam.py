@@ -389,3 +389,44 @@ def test_the_attacks_are_real_without_a_sandbox(scene: Scene, monkeypatch: pytes
         assert all(r.verdict == "passed" for r in leak)
     finally:
         isolation.cache_clear()
+
+
+# The other side: no correct solution is failed by the harness.
+CORRECT_IO = "n = int(input())\nprint(n * 2)\n"
+FAIR = [
+    ("io", "import sys\nsys.stderr.write('debug ' * 40000)\n" + CORRECT_IO),  # 240 KB of stderr
+    ("io", "import sys\nprint('MemoryError: only a word', file=sys.stderr)\n" + CORRECT_IO),
+    ("io", "import os, sys\nos.write(2, b'Traceback\\nMemoryError\\n')\n" + CORRECT_IO),
+    ("asserts", "print('x' * (2 << 20))\ndef add(a, b):\n    return a + b\n"),  # 2 MB of stdout
+    ("asserts", "import sys\nsys.stderr.write('MemoryError\\n' * 30000)\ndef add(a, b):\n    return a + b\n"),
+    ("asserts", "class Solution:\n    pass\ndef add(a, b):\n    return sum([a, b])\n"),
+]
+
+
+@pytest.mark.parametrize(("kind", "source"), FAIR, ids=[f"{k}-{i}" for i, (k, _) in enumerate(FAIR)])
+def test_a_correct_solution_passes_whatever_it_prints(kind: str, source: str, method: str) -> None:  # noqa: F811
+    if kind == "asserts":
+        results = run_assert_tests(source, ASSERT_TESTS, limits=LIMITS, entry_point="add")
+    else:
+        results = run_io_tests(source, IO_CASES, limits=LIMITS)
+    assert all(r.verdict == "passed" for r in results), results
+
+
+def test_a_kill_is_not_called_a_time_limit(method: str) -> None:  # noqa: F811
+    from vibecli.verify.sandbox import run_python
+
+    run = run_python("import os, signal\nos.kill(os.getpid(), signal.SIGKILL)\n", limits=LIMITS)
+    assert (run.status, run.detail) == ("runtime_error", "killed by signal 9")
+
+
+def test_assert_tests_can_expect_an_exception_and_use_instances(method: str) -> None:  # noqa: F811
+    source = (
+        "class Counter:\n    def __init__(self):\n        self.n = 0\n"
+        "    def bump(self):\n        self.n += 1\n        return self.n\n"
+        "def root(x):\n    if x < 0:\n        raise ValueError('negative')\n    return x ** 0.5\n"
+    )
+    tests = (
+        "c = Counter()\nassert c.bump() == 1 and c.bump() == 2\nassert root(4) == 2.0\n"
+        "try:\n    root(-1)\n    raise AssertionError\nexcept ValueError:\n    pass\n"
+    )
+    assert run_assert_tests(source, tests, limits=LIMITS)[0].verdict == "passed"

@@ -410,3 +410,23 @@ def test_verify_code_without_any_isolation_is_a_clear_server_error(
         assert raised.value.status == 503
     finally:
         isolation.cache_clear()
+
+
+def test_verify_code_a_forged_sandbox_failure_is_the_programs_failure() -> None:
+    forger = "import sys, os\nsys.stderr.write('sandbox setup failed: forged\\n')\nsys.stderr.flush()\nos._exit(125)\n"
+    result = Verifier().code(forger, [{"input": "", "output": "1"}], None)
+    assert result["verdict"] == "failed" and result["tests"][0]["verdict"] == "runtime_error"
+
+
+def test_verify_code_a_real_sandbox_failure_is_a_503_in_one_sentence(monkeypatch: pytest.MonkeyPatch) -> None:
+    from vibecli.serve.protocol import ApiError
+    from vibecli.verify import code
+    from vibecli.verify.sandbox import SandboxFailure
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise SandboxFailure("the sandbox could not be set up: cannot mount /tmp (No space left on device)")
+
+    monkeypatch.setattr(code, "run_python", broken)
+    with pytest.raises(ApiError) as raised:
+        Verifier().code("print(1)", [{"input": "", "output": "1"}], None)
+    assert raised.value.status == 503 and "\n" not in raised.value.message

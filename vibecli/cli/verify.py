@@ -200,7 +200,7 @@ def code_command(
     ],
     tests: Annotated[Path, typer.Option("--tests", help="stdin/stdout cases (.jsonl/.yaml) or a Python assert file.")],
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds per test (wall and CPU).")] = 6.0,
-    memory: Annotated[int, typer.Option("--memory", help="Memory limit in MB.")] = 1024,
+    memory: Annotated[int, typer.Option("--memory", help="Memory limit in MB, for the whole check.")] = 1024,
     float_tol: Annotated[
         float | None, typer.Option("--float-tol", help="Accept numbers within this relative tolerance.")
     ] = None,
@@ -244,7 +244,7 @@ def code_command(
             "tests": [{"index": r.index, "verdict": r.verdict, "seconds": round(r.seconds, 3), "detail": r.detail}
                       for r in results],
             "isolation": {"method": how.method, "network": how.network, "filesystem": how.filesystem,
-                          "notes": list(how.notes)},
+                          "memory": how.memory, "notes": list(how.notes)},
         })  # fmt: skip
     else:
         for r in results:

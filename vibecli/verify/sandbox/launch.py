@@ -47,9 +47,11 @@ class Outcome:
 class _Sink:
     """Reads a stream to its end, keeping its head (stdout) or its tail (stderr)."""
 
-    def __init__(self, stream: IO[bytes] | None, cap: int, *, keep_tail: bool, stop_at_cap: bool) -> None:
+    def __init__(
+        self, stream: IO[bytes] | None, cap: int, *, keep_tail: bool, stop_at_cap: bool, wake: threading.Event
+    ) -> None:
         self.data, self.overflow = bytearray(), threading.Event()
-        self._cap, self._tail, self._stop = cap, keep_tail, stop_at_cap
+        self._cap, self._tail, self._stop, self._wake = cap, keep_tail, stop_at_cap, wake
         self.thread = threading.Thread(target=self._drain, args=(stream,), daemon=True)
         self.thread.start()
 
@@ -60,6 +62,7 @@ class _Sink:
                 self.overflow.set()
                 if self._stop:
                     del self.data[self._cap :]
+                    self._wake.set()
                     return
                 if self._tail:
                     del self.data[: len(self.data) - self._cap]
@@ -130,16 +133,21 @@ def launch(
                for fd, into in ((status_r, statuses), (verdict_r, verdicts))]  # fmt: skip
     for reader in readers:
         reader.start()
-    out = _Sink(process.stdout, output_bytes, keep_tail=False, stop_at_cap=stop_at_output_cap)
-    err = _Sink(process.stderr, STDERR_TAIL, keep_tail=True, stop_at_cap=False)
+    ended = threading.Event()  # the launcher exited, or stdout went over its cap
+    out = _Sink(process.stdout, output_bytes, keep_tail=False, stop_at_cap=stop_at_output_cap, wake=ended)
+    err = _Sink(process.stderr, STDERR_TAIL, keep_tail=True, stop_at_cap=False, wake=ended)
     threading.Thread(target=_send, args=(payload_w, messages, stdin or b"", process.stdin), daemon=True).start()
-    deadline, timed_out = started + wall_s, False
-    while process.poll() is None:
-        if (stop_at_output_cap and out.overflow.is_set()) or time.monotonic() > deadline:
-            timed_out = not out.overflow.is_set()
-            _kill(process)
-            break
-        time.sleep(0.005)
+
+    def wake_when_exited() -> None:
+        process.wait()
+        ended.set()
+
+    threading.Thread(target=wake_when_exited, daemon=True).start()
+    ended.wait(timeout=wall_s)
+    timed_out = False
+    if process.poll() is None:
+        timed_out = not out.overflow.is_set()
+        _kill(process)
     process.wait()
     wall = time.monotonic() - started
     out_of_memory = group is not None and _oom(group)
