@@ -430,3 +430,17 @@ def test_assert_tests_can_expect_an_exception_and_use_instances(method: str) -> 
         "try:\n    root(-1)\n    raise AssertionError\nexcept ValueError:\n    pass\n"
     )
     assert run_assert_tests(source, tests, limits=LIMITS)[0].verdict == "passed"
+
+
+def test_cancelling_a_check_kills_its_sandbox_and_starts_no_more_tests(method: str) -> None:  # noqa: F811
+    from vibecli.verify.sandbox import CheckCancelled
+
+    cancel = threading.Event()
+    threading.Timer(0.5, cancel.set).start()
+    slow = "import time\ntime.sleep(60)\n"
+    started = time.monotonic()
+    with pytest.raises(CheckCancelled):
+        run_io_tests(slow, IO_CASES * 5, limits=Limits(wall_s=30, cpu_s=30), cancel=cancel)
+    assert time.monotonic() - started < 2.5
+    if os.geteuid() == 0:
+        assert _nothing_left(grace_s=2.0), "a cancelled check left its sandbox running"

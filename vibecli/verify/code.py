@@ -18,6 +18,7 @@ from __future__ import annotations
 import ast
 import json
 import re
+import threading
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -131,13 +132,15 @@ def _verdict(run: RunResult) -> tuple[TestVerdict, str] | None:
 
 
 def run_io_tests(
-    source: str, cases: list[IOCase], *, limits: Limits, float_tolerance: float | None = None
-) -> list[TestResult]:
+    source: str, cases: list[IOCase], *, limits: Limits, float_tolerance: float | None = None,
+    cancel: threading.Event | None = None,
+) -> list[TestResult]:  # fmt: skip
     """Each case in a sandbox of its own that holds the program and that case's input, nothing
-    else: the expected output is compared here, outside."""
+    else: the expected output is compared here, outside. Setting `cancel` kills the running case,
+    starts no other and raises `CheckCancelled`."""
     results = []
     for index, case in enumerate(cases, start=1):
-        run = run_python(source, case.input, limits=limits)
+        run = run_python(source, case.input, limits=limits, cancel=cancel)
         failure = _verdict(run)
         if failure is not None:
             results.append(TestResult(index, failure[0], run.wall_s, failure[1]))
@@ -151,7 +154,9 @@ def run_io_tests(
     return results
 
 
-def run_assert_tests(source: str, tests: str, *, limits: Limits, entry_point: str | None = None) -> list[TestResult]:
+def run_assert_tests(
+    source: str, tests: str, *, limits: Limits, entry_point: str | None = None, cancel: threading.Event | None = None
+) -> list[TestResult]:
     """The tests run in the sandbox's harness, the solution in a process of its own (see
     sandbox/harness.py); `check(fn)` is called when the tests define it without calling it.
     Only the harness's own record can make the test pass."""
@@ -160,7 +165,7 @@ def run_assert_tests(source: str, tests: str, *, limits: Limits, entry_point: st
         check_with = entry_point or infer_entry_point(source, tests)
         if check_with is None:
             raise UsageError("the tests define check(candidate) but the solution has no function to pass to it")
-    run = run_tests(source, tests, check_with=check_with, limits=limits)
+    run = run_tests(source, tests, check_with=check_with, limits=limits, cancel=cancel)
     record = run.verdict or {}
     if record.get("verdict") == "passed":
         return [TestResult(1, "passed", run.wall_s)]

@@ -32,6 +32,7 @@ import shutil
 import signal
 import sys
 import tempfile
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -55,6 +56,10 @@ NO_SANDBOX = (
 
 class SandboxUnavailable(VibeError):
     """No isolation is possible on this machine and running without it was not allowed."""
+
+
+class CheckCancelled(VibeError):
+    """The caller cancelled the check: its sandbox was killed, and no verdict was reached."""
 
 
 class SandboxFailure(OSError):
@@ -120,18 +125,25 @@ def _probe(how: Isolation) -> bool:
     return result.status == "ok" and result.stdout == "ok\n"
 
 
-def run_python(source: str, stdin: str = "", *, limits: Limits | None = None) -> RunResult:
-    """Run `source` as a Python program in the sandbox, feeding `stdin`."""
+def run_python(
+    source: str, stdin: str = "", *, limits: Limits | None = None, cancel: threading.Event | None = None
+) -> RunResult:
+    """Run `source` as a Python program in the sandbox, feeding `stdin`. Setting `cancel` kills
+    the run and raises `CheckCancelled`."""
     limits = limits or Limits()
-    return _run(_checked_isolation(limits), {"kind": "program", "source": source}, None, stdin.encode(), limits)
+    how = _checked_isolation(limits)
+    return _run(how, {"kind": "program", "source": source}, None, stdin.encode(), limits, cancel)
 
 
-def run_tests(source: str, tests: str, *, check_with: str | None = None, limits: Limits | None = None) -> RunResult:
+def run_tests(
+    source: str, tests: str, *, check_with: str | None = None, limits: Limits | None = None,
+    cancel: threading.Event | None = None,
+) -> RunResult:  # fmt: skip
     """Run assert `tests` against the solution `source` (see harness.py); `check_with` names the
     function to pass to the tests' `check(candidate)`. `RunResult.verdict` is the harness's."""
     limits = limits or Limits()
     job = json.dumps({"tests": tests, "check_with": check_with}).encode()
-    return _run(_checked_isolation(limits), {"kind": "tests", "source": source}, job, None, limits)
+    return _run(_checked_isolation(limits), {"kind": "tests", "source": source}, job, None, limits, cancel)
 
 
 def _checked_isolation(limits: Limits) -> Isolation:
@@ -161,7 +173,12 @@ def _share(limits: Limits) -> int:
     return max(2, min(limits.processes, limits.memory_mb // 128))
 
 
-def _run(how: Isolation, job: dict[str, Any], tests: bytes | None, stdin: bytes | None, limits: Limits) -> RunResult:
+def _run(
+    how: Isolation, job: dict[str, Any], tests: bytes | None, stdin: bytes | None, limits: Limits,
+    cancel: threading.Event | None = None,
+) -> RunResult:  # fmt: skip
+    if cancel is not None and cancel.is_set():
+        raise CheckCancelled("the check was cancelled")
     group = cgroups.make_group(limits.memory_mb << 20, limits.processes) if how.method != "none" else None
     share = 1 if group is not None else _share(limits)
     links, read_only = _system_view()
@@ -189,9 +206,12 @@ def _run(how: Isolation, job: dict[str, Any], tests: bytes | None, stdin: bytes 
 
         messages = [json.dumps(job).encode(), *([tests] if tests is not None else [])]
         outcome = launch(command, messages, stdin, wall_s=limits.wall_s, output_bytes=limits.output_bytes,
-                         stop_at_output_cap=job["kind"] == "program", group=group, cwd=work)  # fmt: skip
+                         stop_at_output_cap=job["kind"] == "program", group=group, cwd=work,
+                         cancel=cancel)  # fmt: skip
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    if cancel is not None and cancel.is_set():
+        raise CheckCancelled("the check was cancelled")
     if outcome.setup_error is not None:
         raise SandboxFailure(f"the sandbox could not be set up: {outcome.setup_error}")
     if outcome.exit_code is None and outcome.signal is None and not (outcome.timed_out or outcome.output_overflow):

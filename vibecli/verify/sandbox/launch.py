@@ -104,8 +104,10 @@ def _send(fd: int, messages: list[bytes], data: bytes, pipe: IO[bytes] | None) -
 def launch(
     command: Callable[[int, int, int], list[str]], messages: list[bytes], stdin: bytes | None, *,
     wall_s: float, output_bytes: int, stop_at_output_cap: bool, group: CheckGroup | None, cwd: str,
+    cancel: threading.Event | None = None,
 ) -> Outcome:  # fmt: skip
-    """Run `command(payload_fd, status_fd, verdict_fd)` under vibe's timer and collect its outcome."""
+    """Run `command(payload_fd, status_fd, verdict_fd)` under vibe's timer and collect its outcome;
+    `cancel`, once set, kills the sandbox as the timer would."""
     payload_r, payload_w = os.pipe()
     status_r, status_w = os.pipe()
     verdict_r, verdict_w = os.pipe()
@@ -143,10 +145,13 @@ def launch(
         ended.set()
 
     threading.Thread(target=wake_when_exited, daemon=True).start()
-    ended.wait(timeout=wall_s)
+    deadline = started + wall_s
+    while not ended.wait(timeout=max(0.0, min(0.02, deadline - time.monotonic()))):
+        if time.monotonic() >= deadline or (cancel is not None and cancel.is_set()):
+            break
     timed_out = False
     if process.poll() is None:
-        timed_out = not out.overflow.is_set()
+        timed_out = not out.overflow.is_set() and not (cancel is not None and cancel.is_set())
         _kill(process)
     process.wait()
     wall = time.monotonic() - started
