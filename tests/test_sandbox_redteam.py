@@ -335,6 +335,17 @@ def test_the_attack_is_contained_and_never_passes(attack: Attack, method: str, s
     assert elapsed < len(results) * (LIMITS.wall_s + 2), f"{attack.name} held the check for {elapsed:.1f}s"
     if os.geteuid() == 0:
         assert _nothing_left(), f"{attack.name} left processes running: {_sandbox_processes()}"
+    assert not _groups_left(), f"{attack.name} left its cgroup behind"
+
+
+def _groups_left() -> list[Path]:
+    """This test process's per-check cgroups still on disk."""
+    from vibecli.verify.sandbox import cgroups
+
+    if not cgroups.available():
+        return []
+    return [path for directory in set(cgroups._own_directories().values())
+            for path in directory.glob(f"vibe-sandbox-{os.getpid()}-*")]  # fmt: skip
 
 
 def test_there_are_at_least_forty_attacks() -> None:

@@ -210,6 +210,8 @@ def _run(
                          cancel=cancel)  # fmt: skip
     finally:
         shutil.rmtree(work, ignore_errors=True)
+        if group is not None:
+            group.remove()  # launch removed it already, unless it failed before the program ran
     if cancel is not None and cancel.is_set():
         raise CheckCancelled("the check was cancelled")
     if outcome.setup_error is not None:

@@ -13,6 +13,7 @@ import contextlib
 import functools
 import os
 import signal
+import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -84,17 +85,18 @@ class CheckGroup:
         return int((directory / "memory.failcnt").read_text() or 0) > 0
 
     def remove(self) -> None:
-        """Kill whatever is left in the group, then remove it."""
+        """Kill whatever is left in the group, then remove it (within 2 s: dying processes must be
+        reaped before the kernel lets the directory go)."""
         for directory in set(self.directories.values()):
-            for _ in range(50 if directory.exists() else 0):
+            deadline = time.monotonic() + 2.0
+            while directory.exists() and time.monotonic() < deadline:
                 with contextlib.suppress(OSError):
-                    pids = (directory / "cgroup.procs").read_text().split()
-                    for pid in pids:
+                    for pid in (directory / "cgroup.procs").read_text().split():
                         with contextlib.suppress(OSError):
                             os.kill(int(pid), signal.SIGKILL)
                     directory.rmdir()
                     break
-                os.sched_yield()
+                time.sleep(0.002)
 
 
 def make_group(memory_bytes: int, processes: int) -> CheckGroup | None:
