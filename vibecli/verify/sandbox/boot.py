@@ -227,7 +227,8 @@ def main() -> None:
     except (SetupError, OSError, ValueError, EOFError) as error:
         report(status_fd, {"event": "setup_failed", "message": str(error)})
         os._exit(125)
-    os.close(verdict_fd)
+    os.close(verdict_fd)  # the program's copies are the only ones left inside
+    os.close(payload_fd)
     status = wait_for(pid)
     kill_everyone()
     exited = os.WIFEXITED(status)

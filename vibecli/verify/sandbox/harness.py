@@ -216,7 +216,7 @@ class Worker:
         if reply[0] == "object":
             return RemoteObject(self, reply[1])
         if reply[0] == "not_plain":
-            self.aborted = f"the solution returned a {reply[1]}, not a plain value"
+            self.aborted = f"the solution returned a value of type {reply[1]}, not a plain value"
             raise SolutionAborted(self.aborted)
         name, message = str(reply[1]), str(reply[2])
         if name in ABORTS:
