@@ -300,14 +300,22 @@ def scene(tmp_path: Path) -> Iterator[Scene]:
 
 
 def _sandbox_processes() -> list[int]:
-    """Live processes of the sandbox's user (as root the program runs as nobody)."""
+    """Live processes of this test process's sandboxes: in one of its per-check cgroups where
+    cgroups are used (so that another test run's sandboxes do not count), else of the sandbox's
+    user (as root the program runs as nobody)."""
+    from vibecli.verify.sandbox import cgroups
+
+    mine = f"/vibe-sandbox-{os.getpid()}-"
     found = []
     for pid, fields in processes().items():
         try:
-            owner = Path(f"/proc/{pid}").stat().st_uid
+            if cgroups.available():
+                ours = mine in Path(f"/proc/{pid}/cgroup").read_text()
+            else:
+                ours = Path(f"/proc/{pid}").stat().st_uid == NOBODY
         except OSError:
             continue
-        if owner == NOBODY and fields[0] != "Z":
+        if ours and fields[0] != "Z":
             found.append(pid)
     return found
 
