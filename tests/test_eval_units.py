@@ -158,6 +158,21 @@ def test_code_is_graded_by_running_every_test() -> None:
     assert grade_code(functional, "<think>never closed").verdict == "no_answer"
 
 
+@pytest.mark.parametrize(
+    "cheat",
+    [
+        "class Solution:\n    def addTwo(self, a, b):\n        return a - b\nimport sys\nsys.exit(0)\n",
+        "class Yes:\n    def __eq__(self, other):\n        return True\n"
+        "class Solution:\n    def addTwo(self, a, b):\n        return Yes()\n",
+        "import os\nclass Solution:\n    def addTwo(self, a, b):\n        os._exit(0)\n",
+    ],
+)
+def test_a_livecodebench_solution_cannot_fake_its_grade(cheat: str) -> None:
+    calls = (CodeTest("2\n3", "5", True), CodeTest("[1]\n[2]", "[1, 2]", True))
+    functional = EvalProblem("f", "sum", None, "code", tests=calls, fn_name="addTwo")
+    assert not grade_code(functional, f"<think>x</think>```python\n{cheat}```").correct
+
+
 def test_loop_guard_reads_a_finished_trace() -> None:
     looping = "<think>Let me add. " + "but but we we " * 60 + "</think>\\boxed{1}"
     cut = loop_cut(looping)

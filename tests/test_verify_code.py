@@ -185,3 +185,16 @@ def test_without_isolation_code_is_refused_unless_no_sandbox(files: Path, hidden
     assert len(refused.stderr.strip().splitlines()) == 1 and "bubblewrap" in refused.stderr
     allowed = runner.invoke(app, [*args, "--no-sandbox"])
     assert allowed.exit_code == 0 and "without isolation" in allowed.stderr
+
+
+@pytest.mark.parametrize(
+    "ending",
+    ["import sys\nsys.exit(0)\n", "import os\nos._exit(0)\n", "import atexit, os\natexit.register(os._exit, 0)\n"],
+)
+def test_vibe_verify_code_a_wrong_solution_cannot_exit_its_way_to_a_pass(tmp_path: Path, ending: str) -> None:
+    (tmp_path / "solution.py").write_text("def add(a, b):\n    return a - b\n" + ending)
+    (tmp_path / "tests.py").write_text("def check(f):\n    assert f(1, 2) == 3\n")
+    result = runner.invoke(app, ["verify", "code", str(tmp_path / "solution.py"), "--tests", str(tmp_path / "tests.py"),
+                                 "--json"])  # fmt: skip
+    assert result.exit_code == 1, result.stdout + result.stderr
+    assert json.loads(result.stdout)["passed"] == 0
