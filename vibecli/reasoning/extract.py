@@ -30,7 +30,8 @@ _WORD = re.compile(r"(?<![\\A-Za-z])[A-Za-z]{2,}")
 _NUMBER = re.compile(r"(?<![\w.^_\\])-?\d+(?:[.,]\d+)*%?")
 _COPULA = re.compile(r"\b(?:is|are|equals|was|be)\b|=", re.IGNORECASE)
 _NEGATION = re.compile(r"\b(?:not|never|no|cannot|isn't|aren't|wasn't|n't)\b", re.IGNORECASE)
-_SENTENCE_END = re.compile(r"[.!?](?=\s|$)|\n")
+# `\!` is a LaTeX space and `(10^{9})! + 1` a factorial, neither the end of a sentence.
+_SENTENCE_END = re.compile(r"(?:[.?]|(?<![\\)}\d])!)(?=\s|$)|\n")
 
 
 @dataclass(frozen=True)

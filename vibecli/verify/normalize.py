@@ -17,7 +17,7 @@ _SUPERSCRIPTS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁽⁾ⁿ", "012
 _SYMBOLS = {"π": "\\pi ", "∞": "\\infty ", "≤": "\\le ", "≥": "\\ge ", "≠": "\\ne ", "×": "\\times ", "·": "\\cdot ",
             "⋅": "\\cdot ", "−": "-", "–": "-", "÷": "\\div ", "±": "\\pm ", "∓": "\\mp ", "∪": "\\cup ",
             "∩": "\\cap ", "∈": "\\in ", "∅": "\\emptyset ", "θ": "\\theta ", "α": "\\alpha ", "β": "\\beta ",
-            "°": "", "′": "'", "⁄": "/"}  # fmt: skip
+            "°": "^{\\circ}", "′": "'", "⁄": "/"}  # fmt: skip
 _SQRT = re.compile(r"√\s*(\([^()]*\)|\{[^{}]*\}|\d+(?:\.\d+)?|\\?[A-Za-z]\w*)")
 
 # Commands written with a doubled backslash (an escaping slip): `\\frac` means `\frac`.
@@ -36,19 +36,19 @@ _WRAPPERS = [
 _CLEANUPS = [
     (re.compile(r"\\mathrm\{e\}|\\text\{e\}|\\operatorname\{e\}"), "e"),
     (re.compile(r"\\(?:mathrm|mathbf|textbf|mathit|textrm|mathsf|boldsymbol|mbox)\{([^{}]*)\}"), r"\1"),
-    (re.compile(r"\\q?quad"), " "),
-    (re.compile(r"\\[,;!: ]|~"), " "),
-    (re.compile(r"\\left\b|\\right\b|\\[Bb]igg?[lr]?\b|\\displaystyle\b"), ""),
     (re.compile(r"\\[dtc]frac\b"), r"\\frac"),
     (re.compile(r"\\leqslant\b|\\leq\b"), r"\\le "),
     (re.compile(r"\\geqslant\b|\\geq\b"), r"\\ge "),
     (re.compile(r"\\neq\b"), r"\\ne "),
-    (re.compile(r"\^\s*\{?\\circ\}?|\\degree\b|\^\s*\{\s*\\text\{\s*o\s*\}\s*\}"), ""),
     (re.compile(r"\\\$|\$|€|£|¥|\\[()\[\]]"), ""),
     (re.compile(r"\\%"), "%"),
     (re.compile(r"\\text\{\s*(?:percent|pct|percentage)\s*\}|(?<=[\d}\s])(?:percent|pct|percentage)\b"), "%"),
     (re.compile(r"\s+%"), "%"),
 ]
+_DEGREES = re.compile(r"\^\s*\{?\\circ\}?|\\degree\b|\^\s*\{\s*\\text\{\s*o\s*\}\s*\}")
+# Fallback when the text is not well-formed LaTeX: spacing macros, never the row break `\\\\`.
+_SPACING = re.compile(r"(?<!\\)\\(?:[,;!: ]|q?quad\b)|~")
+_SIZING = re.compile(r"\\left\b|\\right\b|\\[Bb]igg?[lr]?\b|\\displaystyle\b")
 # Separators inside a number: `11,\!111`, `14{,}916`, `1\,000` (spaces are handled in `_group_digits`).
 _GROUPED = re.compile(r"(?<=\d)(?:\{,\}|,\s*\\!\s*|\s*\\[,!;: ]\s*)(?=\d{3}(?!\d))")
 _PLAIN_THOUSANDS = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?")
@@ -120,11 +120,29 @@ def unbox(text: str) -> str:
         text = text[: match.start()] + inner + text[end:]
 
 
+def degrees(text: str) -> str:
+    """Degree signs go, except inside a trigonometric function (`\\sin(90^\\circ - x)`), where
+    the parser reads them as π/180."""
+    from vibecli.verify.expressions import TRIG_CALL
+
+    if TRIG_CALL.search(text):
+        return _DEGREES.sub(lambda _: "^{\\circ}", text)
+    return _DEGREES.sub("", text)
+
+
+def despaced(text: str) -> str:
+    """Spacing and sizing macros read with the LaTeX tokenizer (a regex only for broken LaTeX)."""
+    from vibecli.verify.latex_read import despace
+
+    read = despace(text)
+    return read if read is not None else _SIZING.sub("", _SPACING.sub(" ", text))
+
+
 def normalize(text: str) -> str:
     """The answer in one canonical written form (still text; parsing comes after)."""
     text = unicode_math(text)
     text = _DOUBLED.sub(lambda _: "\\", text)
-    text = _GROUPED.sub("", unbox(strip_wrappers(text)))
+    text = degrees(despaced(_GROUPED.sub("", unbox(strip_wrappers(text)))))
     for pattern, replacement in _CLEANUPS:
         text = pattern.sub(replacement, text)
     text = strip_wrappers(" ".join(text.split()))

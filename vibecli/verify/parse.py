@@ -15,8 +15,11 @@ from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import Any, Literal
 
-from vibecli.verify.normalize import normalize
-from vibecli.verify.plain import CONSTANTS, FUNCTIONS, ParseFailure, plain_to_sympy
+from vibecli.verify.expressions import TEXT_MACRO, imaginary_unit, to_sympy, words
+from vibecli.verify.guard import ignored_literal, normalization_loss, structure_loss
+from vibecli.verify.latex_read import matrix_cells
+from vibecli.verify.normalize import normalize, unicode_math
+from vibecli.verify.plain import ParseFailure
 from vibecli.verify.structure import (
     assignments,
     enclosed,
@@ -76,6 +79,7 @@ _EMPTY = re.compile(r"\\emptyset|\\varnothing|\\\{\s*\\\}|no (?:real )?solutions
 _DECIMAL = re.compile(r"^([+-]?)(\d*)(?:\.(\d+))?(?:\s*(?:e|E|\\times\s*10\^|\*\s*10\^)\{?([+-]?\d+)\}?)?$")
 _INTEGER = re.compile(r"[+-]?\d+")
 _BASE = re.compile(r"(\d+)_\{?(\d{1,2})\}?")
+_MIXED = re.compile(r"([+-]?)(\d+)\s+(\d+)/(\d+)")  # `1 1/2`, a mixed number (`1\frac{1}{2}` is LaTeX's)
 _TIME = re.compile(r"\d{1,2}(?::\d{2})+")
 _RATIO = re.compile(r"(?<![\\:]):(?!=)")
 _UNION = re.compile(r"\\cup(?![A-Za-z])")
@@ -84,13 +88,10 @@ _GROUP = re.compile(r";")
 _LIST_SEPARATOR = re.compile(r"[,;]")
 # A unit after a value: `10 \text{ cm}`, `35 cm^2`, `3 hours`.
 _UNIT = re.compile(
-    r"^(.*?[\d}).a-zA-Z])\s*(?:\\(?:text|mathrm|textrm|mbox)\{\s*[A-Za-z][A-Za-z .]*\}|\s[A-Za-z]{2,}(?:\s+[A-Za-z]+)*)"
+    r"^(.*?[\d}).a-zA-Z])\s*(?:\\(?:text|textnormal|mathrm|textrm|mbox)\{\s*[A-Za-z][A-Za-z .]*\}"
+    r"|\s[A-Za-z]{2,}(?:\s+[A-Za-z]+)*)"
     r"(?:\^\{?\d\}?)?$"
 )
-_KNOWN_NAMES = frozenset(FUNCTIONS + CONSTANTS + ("arcsin", "arccos", "arctan", "lg", "max", "min", "mod", "det",
-                                                  "sgn", "ceil", "deg"))  # fmt: skip
-_WORD = re.compile(r"(?<![\\A-Za-z])(?:[A-Za-z]*[a-z][A-Za-z]{2,}|[A-Z][a-z]+)(?![A-Za-z])")
-_TEXT_MACRO = re.compile(r"\\(?:text|textbf|textit|mbox|textrm)\{([^{}]*)\}")
 
 
 def parse_decimal(text: str) -> DecimalLiteral | None:
@@ -109,8 +110,17 @@ def parse_decimal(text: str) -> DecimalLiteral | None:
 
 @functools.lru_cache(maxsize=8192)
 def parse_answer(text: str) -> Answer:
-    """Parse one answer (cached). Raises ParseFailure when it is not readable mathematics."""
-    return _parse(normalize(text))
+    """Parse one answer (cached). Raises ParseFailure when it is not readable mathematics, or
+    when the reading lost something the text says (vibecli.verify.guard)."""
+    normalized = normalize(text)
+    loss = normalization_loss(unicode_math(text), normalized)
+    if loss:
+        raise ParseFailure(loss)
+    answer = _parse(normalized)
+    loss = structure_loss(answer)
+    if loss:
+        raise ParseFailure(loss)
+    return answer
 
 
 def _parse(text: str) -> Answer:
@@ -183,6 +193,9 @@ def _mentions(text: str, symbol: str) -> bool:
 
 
 def _single(text: str) -> Answer:
+    cells = matrix_cells(text)
+    if cells is not None:
+        return _matrix(cells, text)
     around = enclosed(text)
     if around is not None:
         return _bracketed(*around, text)
@@ -248,12 +261,35 @@ def _union(text: str) -> Answer:
     return Answer("interval", Union(*sets), text)
 
 
+def _matrix(cells: list[list[str]], source: str) -> Answer:
+    """A matrix from its cells as the tokenizer found them: the shape is what `\\\\` and `&` say."""
+    from sympy import Matrix
+
+    if not cells or len({len(row) for row in cells}) != 1 or not all(all(row) for row in cells):
+        raise ParseFailure(f"'{source[:60]}' is not a rectangular matrix")
+    entries = [[_parse(cell) for cell in row] for row in cells]
+    if any(entry.kind != "scalar" for row in entries for entry in row):
+        raise ParseFailure(f"'{source[:60]}' has an entry that is not a number or expression")
+    return Answer("matrix", Matrix([[entry.value for entry in row] for row in entries]), source)
+
+
 def _relation(text: str) -> Answer:
     return Answer("relation", (to_sympy(text),), text)
 
 
+def clock(text: str) -> str | None:
+    """`20:34` or `20:34:00` as the time `20:34:00`; None when it is no time of day."""
+    match = _TIME.fullmatch(text.strip())
+    if not match:
+        return None
+    parts = [int(p) for p in text.strip().split(":")]
+    if len(parts) > 3 or parts[0] > 24 or any(p >= 60 for p in parts[1:]):
+        return None
+    return ":".join(f"{p:02d}" for p in [*parts, 0, 0][:3])
+
+
 def _ratio(text: str) -> Answer:
-    if _TIME.fullmatch(text) and re.search(r":0", text):
+    if clock(text) and (text.count(":") == 2 or re.search(r":0", text)):
         return Answer("text", text, text)  # a time of day, `12:00`, is not the ratio 12:0
     parts = [_parse(part) for part in split_at(text, _RATIO)]
     if any(p.kind != "scalar" or p.value == 0 for p in parts):
@@ -265,29 +301,29 @@ def _leaf(text: str) -> Answer:
     percent = text.endswith("%")
     text = text.removesuffix("%").strip()
     unit = _UNIT.match(text)
-    if unit and not _words(unit.group(1)):
+    if unit and not words(unit.group(1)):
         text = unit.group(1).strip()
     variants = expand_plus_minus(text)
     if len(variants) > 1:
         return Answer("list", tuple(_leaf(v + ("%" if percent else "")) for v in variants), text)
-    if _words(text):
-        return Answer("text", " ".join(_TEXT_MACRO.sub(r"\1", text).lower().split()).strip(" .,"), text)
+    if words(text):
+        return Answer("text", " ".join(TEXT_MACRO.sub(r"\1", text).lower().split()).strip(" .,"), text)
     decimal = parse_decimal(text)
     if decimal is not None:
         from sympy import Rational
 
         value = Rational(decimal.value.numerator, decimal.value.denominator)
         return Answer("scalar", value, text, percent=percent, decimal=decimal)
-    return _classify(_number(text) or to_sympy(text), text, percent)
+    return _classify(_number(text) or _expression(text), text, percent)
 
 
-def _words(text: str) -> list[str]:
-    """Words (not names of functions or constants, not LaTeX commands) in `text`."""
-    text = re.sub(r"\\(?:begin|end|operatorname)\{[^{}]*\}", " ", text)
-    plain = _TEXT_MACRO.sub(lambda m: f" {m.group(1)} " if len(m.group(1).strip()) > 1 else "", text)
-    return [w for w in _WORD.findall(plain) if w.lower() not in _KNOWN_NAMES] + [
-        m.group(1) for m in _TEXT_MACRO.finditer(text) if re.search(r"[A-Za-z]{2,}", m.group(1))
-    ]
+def _expression(text: str) -> Any:
+    """An expression, refused when its reading ignores one of its numbers (the guard)."""
+    value = to_sympy(text)
+    loss = ignored_literal(text, value, to_sympy)
+    if loss:
+        raise ParseFailure(loss)
+    return value
 
 
 def _number(text: str) -> Any:
@@ -296,6 +332,12 @@ def _number(text: str) -> Any:
 
     if _INTEGER.fullmatch(text):
         return Integer(int(text))
+    mixed = _MIXED.fullmatch(text)
+    if mixed and int(mixed.group(3)) < int(mixed.group(4)):
+        from sympy import Rational
+
+        value = int(mixed.group(2)) + Rational(int(mixed.group(3)), int(mixed.group(4)))
+        return -value if mixed.group(1) == "-" else value
     base = _BASE.fullmatch(text)
     if base and 2 <= int(base.group(2)) <= 36 and all(int(d, 36) < int(base.group(2)) for d in base.group(1)):
         return Integer(int(base.group(1), int(base.group(2))))
@@ -323,50 +365,3 @@ def _classify(value: Any, source: str, percent: bool) -> Answer:
     if hasattr(value, "free_symbols"):
         return Answer("scalar", imaginary_unit(value), source, percent=percent)
     raise ParseFailure(f"unsupported answer form: {type(value).__name__}")
-
-
-def imaginary_unit(expr: Any) -> Any:
-    """`i` is the imaginary unit when nothing else in the expression is a variable."""
-    from sympy import I, Symbol
-
-    names = {s.name for s in getattr(expr, "free_symbols", ())}
-    return expr.subs(Symbol("i"), I) if names == {"i"} else expr
-
-
-_DECIMAL_IN_TEXT = re.compile(r"(?<![\w.])(\d+)\.(\d+)(?![\w.])")
-
-
-def to_sympy(text: str) -> Any:
-    """LaTeX (anything with a backslash or braces) via latex2sympy2_extended; plain text through
-    the guarded SymPy parser, falling back to LaTeX for forms only LaTeX reads. Words are refused."""
-    words = _words(text)
-    if words:
-        raise ParseFailure(f"'{words[0]}' is a word, not mathematics")
-    latex = bool(re.search(r"[\\{}]", text))
-    # Decimals inside expressions become exact fractions: `10\sqrt{10.5}` is 10·√(21/2).
-    exact = _DECIMAL_IN_TEXT.sub(
-        lambda m: (
-            f"{{\\frac{{{m.group(1)}{m.group(2)}}}{{1{'0' * len(m.group(2))}}}}}"
-            if latex
-            else f"({m.group(1)}{m.group(2)}/1{'0' * len(m.group(2))})"
-        ),
-        text,
-    )
-    if latex or re.search(r"[<>]", text):  # LaTeX reads chains and f(x) in relations better
-        return _latex(exact)
-    try:
-        return plain_to_sympy(exact)
-    except ParseFailure:
-        return _latex(text)
-
-
-def _latex(text: str) -> Any:
-    from latex2sympy2_extended import NormalizationConfig, latex2sympy
-
-    config = NormalizationConfig(
-        basic_latex=True, units=True, malformed_operators=True, nits=True, boxed="all", equations=False
-    )
-    try:
-        return latex2sympy(text, normalization_config=config)
-    except Exception as exc:  # the ANTLR parser raises many types; any of them means "not readable"
-        raise ParseFailure(f"cannot parse LaTeX: {str(exc).splitlines()[0][:120]}") from None
