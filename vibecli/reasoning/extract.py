@@ -31,7 +31,7 @@ _NUMBER = re.compile(r"(?<![\w.^_\\])-?\d+(?:[.,]\d+)*%?")
 _COPULA = re.compile(r"\b(?:is|are|equals|was|be)\b|=", re.IGNORECASE)
 _NEGATION = re.compile(r"\b(?:not|never|no|cannot|isn't|aren't|wasn't|n't)\b", re.IGNORECASE)
 # `\!` is a LaTeX space and `(10^{9})! + 1` a factorial, neither the end of a sentence.
-_SENTENCE_END = re.compile(r"(?:[.?]|(?<![\\)}\d])!)(?=\s|$)|\n")
+_SENTENCE_END = re.compile(r"(?:[.?]|(?<![\\)}\d\s])!)(?=\s|$)|\n")
 
 
 @dataclass(frozen=True)
@@ -234,7 +234,9 @@ def response_answer(text: str) -> str:
     if statement is not None:
         return statement
     stripped = text.strip()
-    if "\n" not in stripped and len(stripped) <= 200 and not _SENTENCE_END.search(_mask_math(stripped)):
+    line = stripped.removesuffix(".")  # one line with a closing period is still one answer
+    if "\n" not in line and len(line) <= 200 and not _SENTENCE_END.search(_mask_math(line)):
+        stripped = line
         # One short line: the answer itself, unless it is a sentence that states one.
         if len(_prose_words(_mask_math(stripped))) <= 2:
             return _strip_math(stripped)

@@ -50,7 +50,16 @@ _DEGREES = re.compile(r"\^\s*\{?\\circ\}?|\\degree\b|\^\s*\{\s*\\text\{\s*o\s*\}
 _SPACING = re.compile(r"(?<!\\)\\(?:[,;!: ]|q?quad\b)|~")
 _SIZING = re.compile(r"\\left\b|\\right\b|\\[Bb]igg?[lr]?\b|\\displaystyle\b")
 # Separators inside a number: `11,\!111`, `14{,}916`, `1\,000` (spaces are handled in `_group_digits`).
-_GROUPED = re.compile(r"(?<=\d)(?:\{,\}|,\s*\\!\s*|\s*\\[,!;: ]\s*)(?=\d{3}(?!\d))")
+_GROUPED = re.compile(r"(?<=\d)(?:\{,\}|,(?:\s|\\[,;: ]|~)*\\!(?:\s|\\[,;: ]|~)*|\s*\\[,!;: ]\s*)(?=\d{3}(?!\d))")
+# Whitespace that LaTeX ignores: between a macro and its argument (`\frac {1}`), just inside
+# braces (`{ 1 }`), and around `_` and `^` (`x _ { 1 }`, `10 ^ { 23 }`).
+_IGNORED_SPACE = [
+    (re.compile(r"(\\[A-Za-z]+)\s+(?=[{\[])"), r"\1"),
+    (re.compile(r"(?<!\\)\{\s+"), "{"),
+    (re.compile(r"(?<=\})\s+(?=\{)"), ""),
+    (re.compile(r"\s+\}"), "}"),
+    (re.compile(r"\s*([_^])\s*"), r"\1"),
+]
 _PLAIN_THOUSANDS = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?")
 _SPACED_THOUSANDS = re.compile(r"[+-]?\d{1,3}(?: \d{3})+(?:\.\d+)?")
 
@@ -142,6 +151,8 @@ def normalize(text: str) -> str:
     """The answer in one canonical written form (still text; parsing comes after)."""
     text = unicode_math(text)
     text = _DOUBLED.sub(lambda _: "\\", text)
+    for pattern, replacement in _IGNORED_SPACE:
+        text = pattern.sub(replacement, text)
     text = degrees(despaced(_GROUPED.sub("", unbox(strip_wrappers(text)))))
     for pattern, replacement in _CLEANUPS:
         text = pattern.sub(replacement, text)

@@ -74,7 +74,7 @@ class Answer:
         return prefix + str(self.value) + ("%" if self.percent else "")
 
 
-_CHOICE = re.compile(r"^\(?([A-J])\)?[.:]?$")
+_CHOICE = re.compile(r"^\(?\s*([A-J])\s*\)?[.:]?$")
 _EMPTY = re.compile(r"\\emptyset|\\varnothing|\\\{\s*\\\}|no (?:real )?solutions?|none", re.IGNORECASE)
 _DECIMAL = re.compile(r"^([+-]?)(\d*)(?:\.(\d+))?(?:\s*(?:e|E|\\times\s*10\^|\*\s*10\^)\{?([+-]?\d+)\}?)?$")
 _INTEGER = re.compile(r"[+-]?\d+")
