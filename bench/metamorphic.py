@@ -186,7 +186,7 @@ def thousands(text: str) -> list[str]:
 def latex_plain(text: str) -> list[str]:
     """Simple numeric LaTeX as plain text and back: `\\frac{3}{4}` ↔ `3/4`, `\\sqrt{2}` ↔ `sqrt(2)`."""
     out = []
-    plain = re.sub(r"\\[dt]?frac\{(-?\d+)\}\{(\d+)\}", r"(\1/\2)", text)
+    plain = re.sub(r"(?<!\d)\\[dt]?frac\{(-?\d+)\}\{(\d+)\}", r"(\1/\2)", text)  # not `918\\frac12`
     plain = re.sub(r"\\sqrt\{(\d+)\}", r"sqrt(\1)", plain)
     plain = re.sub(r"\^\{(-?\d+)\}", r"^(\1)", plain).replace("\\pi", "pi")
     if plain != text and not _is_latex(plain):
@@ -394,7 +394,7 @@ def code(text: str) -> list[str]:
 
 def mutations(text: str) -> Iterator[tuple[str, str]]:
     """(name, mutated text) for each change of value that applies to `text`."""
-    if not _simple(text) or text.count("=") > 1:
+    if not _simple(text) or text.count("=") > 1 or re.match(r"\(?[A-J][.)]\s", text):  # `C. x = 42` is C
         return  # a worked solution or a chain `x = 5+5+1 = 11`: the change may miss the answer
     for mutate in (digit_changes, swaps, transpose, sign_flips, drops, inequality_flips, bracket_switches,
                    thousands_drops, conjugates, code):  # fmt: skip

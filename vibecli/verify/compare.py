@@ -72,6 +72,8 @@ def check_equal(gold: str, pred: str) -> Verdict:
 
 
 def _check(gold: str, pred: str) -> Verdict:
+    if normalize(gold) and not normalize(pred):
+        return Verdict("not_equal", "the prediction gives no answer", gold, pred)
     failures = []
     answers = []
     for who, text in (("gold", gold), ("prediction", pred)):

@@ -60,6 +60,7 @@ _IGNORED_SPACE = [
     (re.compile(r"\s+\}"), "}"),
     (re.compile(r"\s*([_^])\s*"), r"\1"),
 ]
+_TRAILING_BREAK = re.compile(r"(?:\s*\\\\)+\s*$")  # `185\\`: a line break after an answer is no part of it
 _PLAIN_THOUSANDS = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?")
 _SPACED_THOUSANDS = re.compile(r"[+-]?\d{1,3}(?: \d{3})+(?:\.\d+)?")
 
@@ -93,10 +94,18 @@ def strip_wrappers(text: str) -> str:
     return text
 
 
+def escaped(text: str, index: int) -> bool:
+    """Is `text[index]` escaped: after an odd number of backslashes (`\\}` is, `\\\\}` is not)?"""
+    start = index
+    while start > 0 and text[start - 1] == "\\":
+        start -= 1
+    return (index - start) % 2 == 1
+
+
 def _balanced(text: str) -> bool:
     depth = 0
     for index, char in enumerate(text):
-        if char in "{}" and index > 0 and text[index - 1] == "\\":
+        if char in "{}" and escaped(text, index):
             continue
         depth += {"{": 1, "}": -1}.get(char, 0)
         if depth < 0:
@@ -123,7 +132,7 @@ def unbox(text: str) -> str:
             return text
         depth, end = 1, match.end()
         while end < len(text) and depth:
-            depth += {"{": 1, "}": -1}.get(text[end], 0) if text[end - 1] != "\\" else 0
+            depth += 0 if escaped(text, end) else {"{": 1, "}": -1}.get(text[end], 0)
             end += 1
         inner = text[match.end() : end - 1] if depth == 0 else text[match.end() :]
         text = text[: match.start()] + inner + text[end:]
@@ -156,5 +165,5 @@ def normalize(text: str) -> str:
     text = degrees(despaced(_GROUPED.sub("", unbox(strip_wrappers(text)))))
     for pattern, replacement in _CLEANUPS:
         text = pattern.sub(replacement, text)
-    text = strip_wrappers(" ".join(text.split()))
+    text = strip_wrappers(_TRAILING_BREAK.sub("", " ".join(text.split())))
     return group_digits(text)

@@ -12,9 +12,9 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass, replace
-from fractions import Fraction
 from typing import Any, Literal
 
+from vibecli.verify.decimals import DecimalLiteral, parse_decimal
 from vibecli.verify.expressions import TEXT_MACRO, imaginary_unit, to_sympy, words
 from vibecli.verify.guard import ignored_literal, normalization_loss, structure_loss
 from vibecli.verify.latex_read import matrix_cells
@@ -34,18 +34,18 @@ from vibecli.verify.structure import (
     top_level,
 )
 
-__all__ = ["Answer", "DecimalLiteral", "ParseFailure", "imaginary_unit", "parse_answer", "split_top_level", "to_sympy"]
+__all__ = [
+    "Answer",
+    "DecimalLiteral",
+    "ParseFailure",
+    "imaginary_unit",
+    "parse_answer",
+    "parse_decimal",
+    "split_top_level",
+    "to_sympy",
+]
 
 Kind = Literal["choice", "text", "scalar", "tuple", "list", "interval", "relation", "equation", "matrix", "ratio"]
-
-
-@dataclass(frozen=True)
-class DecimalLiteral:
-    """A decimal as written: its exact value and its significant digits."""
-
-    value: Fraction
-    digits: int
-    places: int  # digits after the decimal point (negative for `1.2e5`-style magnitudes)
 
 
 @dataclass(frozen=True)
@@ -74,9 +74,9 @@ class Answer:
         return prefix + str(self.value) + ("%" if self.percent else "")
 
 
-_CHOICE = re.compile(r"^\(?\s*([A-J])\s*\)?[.:]?$")
+_CHOICE = re.compile(r"^\(?\s*([A-J])\s*\)?[.:]?$|^\(?([A-J])[.:)]\s+\S")  # `C`, `(C)`, `C. x = 42`
+_APPROX = re.compile(r"\\approx(?![A-Za-z])")
 _EMPTY = re.compile(r"\\emptyset|\\varnothing|\\\{\s*\\\}|no (?:real )?solutions?|none", re.IGNORECASE)
-_DECIMAL = re.compile(r"^([+-]?)(\d*)(?:\.(\d+))?(?:\s*(?:e|E|\\times\s*10\^|\*\s*10\^)\{?([+-]?\d+)\}?)?$")
 _INTEGER = re.compile(r"[+-]?\d+")
 _BASE = re.compile(r"(\d+)_\{?(\d{1,2})\}?")
 _MIXED = re.compile(r"([+-]?)(\d+)\s+(\d+)/(\d+)")  # `1 1/2`, a mixed number (`1\frac{1}{2}` is LaTeX's)
@@ -92,20 +92,6 @@ _UNIT = re.compile(
     r"|\s[A-Za-z]{2,}(?:\s+[A-Za-z]+)*)"
     r"(?:\^\{?\d\}?)?$"
 )
-
-
-def parse_decimal(text: str) -> DecimalLiteral | None:
-    """`3.14`, `-0.0025`, `.4`, `6.02e23`, `6.02 \\times 10^{23}` as written; None for integers."""
-    match = _DECIMAL.match(text.replace(" ", "") if "times" not in text else text)
-    if not match or not (match.group(2) or match.group(3)):
-        return None
-    sign, whole, fraction, exponent = match.groups()
-    whole, fraction = whole or "0", fraction or ""
-    if not fraction and exponent is None:
-        return None  # an integer: exact, not a decimal
-    digits_text = (whole + fraction).lstrip("0") or "0"
-    value = Fraction(int(whole + fraction), 10 ** len(fraction)) * Fraction(10) ** int(exponent or 0)
-    return DecimalLiteral(-value if sign == "-" else value, len(digits_text), len(fraction) - int(exponent or 0))
 
 
 @functools.lru_cache(maxsize=8192)
@@ -131,7 +117,10 @@ def _parse(text: str) -> Answer:
         return Answer("list", (), text, braces=True)
     choice = _CHOICE.match(text)
     if choice:
-        return Answer("choice", choice.group(1), text)
+        return Answer("choice", choice.group(1) or choice.group(2), text)
+    approximately = split_at(text, _APPROX)
+    if len(approximately) == 2 and (decimal := parse_decimal(approximately[1])) is not None:
+        return _approximated(_parse(approximately[0]), decimal, text)  # `\\frac{\\sqrt{3}}{3} \\approx 0.577`
     groups = [g for g in split_at(text, _GROUP) if g]
     if len(groups) > 1:
         return _list([_group(g) for g in groups], text)
@@ -139,6 +128,16 @@ def _parse(text: str) -> Answer:
     if len(items) > 1:
         return _list([_parse(item) for item in items], text)
     return _labelled(text) or _single(text)
+
+
+def _approximated(exact: Answer, decimal: DecimalLiteral, source: str) -> Answer:
+    """The exact value, when the decimal after `\\approx` agrees with it to its last digit."""
+    if exact.kind != "scalar" or getattr(exact.value, "free_symbols", True):
+        raise ParseFailure(f"'{source[:60]}' approximates something that is not a number")
+    gap = abs((exact.value - decimal.value.numerator / decimal.value.denominator).evalf(30))
+    if not (gap.is_comparable and gap < 10.0 ** (-decimal.places)):
+        raise ParseFailure(f"'{source[:60]}' states a value and a different approximation")
+    return exact
 
 
 def _list(items: list[Answer], source: str) -> Answer:
@@ -178,7 +177,7 @@ def _labelled(text: str) -> Answer | None:
     if not name or not value:
         raise ParseFailure(f"'{text}' has an empty side")
     if not is_label(name):
-        return _parse(value) if len(parts) > 2 else None
+        return _parse(value) if len(parts) > 2 else _stated_value(name, value)
     if len(parts) == 2 and is_single_symbol(name) and _mentions(value, name):
         return None  # `x = 2x - 5`: an equation in x, not a value for it
     answer = _parse(value)
@@ -186,6 +185,29 @@ def _labelled(text: str) -> Answer | None:
     if answer.kind == "list" and not answer.braces:  # `x = \pm 3`: each value is an x
         return replace(answer, value=tuple(replace(i, label=label, label_source=name) for i in answer.value))
     return replace(answer, label=label, label_source=name)
+
+
+def _stated_value(left: str, right: str) -> Answer | None:
+    """`\\sqrt{4} = 2`, `\\binom{5}{2} = 10`: a computation and the constant it comes to, read
+    as that constant; None for an equation in unknowns (`2x + 3 = 7`). A false statement
+    (`\\sqrt{4} = 3`) is refused rather than read either way."""
+    try:
+        stated = _parse(right)
+    except ParseFailure:
+        return None
+    if stated.kind != "scalar" or getattr(stated.value, "free_symbols", True):
+        return None
+    try:
+        computed = imaginary_unit(to_sympy(left))
+    except ParseFailure:
+        # Unreadable (`17 \\bmod 5`): only when it names no variable at all.
+        return None if re.search(r"[A-Za-z]", re.sub(r"\\[A-Za-z]+", "", left)) else stated
+    if not hasattr(computed, "free_symbols") or computed.free_symbols:
+        return None
+    gap = abs((computed.doit() - stated.value).evalf(30))
+    if not (gap.is_number and gap.is_comparable and gap <= 1e-20 * (1 + abs(stated.value.evalf(30)))):
+        raise ParseFailure(f"'{left} = {right}' states two different values")
+    return stated
 
 
 def _mentions(text: str, symbol: str) -> bool:
