@@ -41,6 +41,7 @@ CASES = Path(__file__).parent / "cases"
 SUITES = {
     "math-verify's tests (149)": CASES / "math_verify_suite.jsonl",
     "vibe's truth cases": CASES / "math_truth.jsonl",
+    "other graders' tests (NeMo-Skills, Qwen2.5-Math, AReaL)": CASES / "peer_graders.jsonl",
 }
 
 

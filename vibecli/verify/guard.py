@@ -81,9 +81,11 @@ def ignored_literal(text: str, value: Any, reparse: Callable[[str], Any]) -> str
     if not hasattr(value, "has") or value.has(S.NaN, S.ComplexInfinity, S.Infinity, S.NegativeInfinity):
         return None
     literals = list(_LITERAL.finditer(text))
-    if any(m.group() in ("0", "1") for m in literals):
-        return None  # `\frac{0}{7}`, `1^{5}`: a 0 or a 1 can make another number irrelevant
+    if any(m.group() == "0" for m in literals):
+        return None  # `\frac{0}{7}`, `x^0`: a zero can make another number irrelevant
     for match in literals[:MAX_PROBED_LITERALS]:
+        if re.search(r"(?<![\d.])1\s*\^\s*\{?\s*$", text[: match.start()]):
+            continue  # the exponent in `1^{5}` does not matter
         probe = text[: match.start()] + _perturbed(match.group()) + text[match.end() :]
         try:
             changed = reparse(probe)
