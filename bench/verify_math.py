@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import re
 import shutil
 import statistics
 import subprocess
@@ -47,15 +48,20 @@ SUITES = {
 
 def math_verify_equal(gold: str, pred: str) -> bool:
     """math-verify as its own tests call it (tests/test_all.py::compare_strings, defaults). A bare
-    answer is given in `\\boxed{}`, which its LaTeX extraction needs; its own cases carry `$…$`."""
+    answer is given in `\\boxed{}`, which its LaTeX extraction needs; its own cases carry `$…$`, and a
+    sentence ("The answer is 4") is left to its own extraction."""
     targets = [LatexExtractionConfig(boxed_match_priority=0), ExprExtractionConfig()]
-    gold, pred = (
-        text if "$" in text or "\\boxed" in text or "\\(" in text else f"\\boxed{{{text}}}" for text in (gold, pred)
-    )
+    gold, pred = (text if _has_delimiters(text) else f"\\boxed{{{text}}}" for text in (gold, pred))
     try:
         return bool(verify(parse(gold, targets), parse(pred, targets), float_rounding=6, strict=True))
     except Exception:  # counted as "not equal", as math-verify itself does by default
         return False
+
+
+def _has_delimiters(text: str) -> bool:
+    """Math delimiters, or a sentence ("The answer is 4"), which math-verify extracts from itself."""
+    prose = re.search(r"(?<![\\A-Za-z])[A-Za-z]{3,}\s+[A-Za-z]{2,}", text)
+    return "$" in text or "\\boxed" in text or "\\(" in text or prose is not None
 
 
 @dataclass
