@@ -325,8 +325,8 @@ def transpose(text: str) -> list[str]:
 def sign_flips(text: str) -> list[str]:
     """The first binary `+` or `-` flipped (a sign after an operand, not a leading one)."""
     match = re.search(r"(?<=[\w})])\s*([+-])(?!\s*\\infty)", text)
-    if not match or re.search(r"e[+-]\d|\\pm|\\mp|:|\^\{?0", text):
-        return []
+    if not match or re.search(r"e[+-]\d|\\pm|\\mp|:|\^\{?0|sin|cos|tan|cot|sec|csc", text):
+        return []  # `\\sin(90^\\circ + x)` is `\\sin(90^\\circ - x)`: trigonometry has symmetries
     sign = "-" if match.group(1) == "+" else "+"
     return [text[: match.start(1)] + sign + text[match.end(1) :]]
 
@@ -379,11 +379,12 @@ def thousands_drops(text: str) -> list[str]:
 
 
 def conjugates(text: str) -> list[str]:
-    if "^" in text or "e" in text:
-        return []  # `e^{i\\pi}` is its own conjugate
-    if re.search(r"(?<![\\A-Za-z])i(?![A-Za-z^])", text) and not re.search(r"(?<![\\A-Za-z])i\s*\^", text):
-        return [re.sub(r"(?<![\\A-Za-z])i(?![A-Za-z])", "(-i)", text)]
-    return []
+    """`a + bi` as `a - bi`: only a number written in that form, whose conjugate is another
+    number (`(2+i)(2-i)` is real, and so its own conjugate)."""
+    match = re.fullmatch(r"\s*(-?\d+(?:\.\d+)?\s*[+-]\s*)?(\d+(?:\.\d+)?)?\s*i\s*", text)
+    if not match:
+        return []
+    return [re.sub(r"(?<![\\A-Za-z])i(?![A-Za-z])", "(-i)", text)]
 
 
 def code(text: str) -> list[str]:

@@ -4,6 +4,7 @@ checker produced for one of issue 21's examples."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -32,6 +33,25 @@ def _constant(value: int) -> Any:
 def test_a_number_the_parser_ignored_is_named(text: str, bad_value: int) -> None:
     reason = ignored_literal(text, _constant(bad_value)(text), _constant(bad_value))
     assert reason is not None and "ignores the number" in reason
+
+
+def test_an_expression_with_a_zero_is_not_probed_for_numbers() -> None:
+    from sympy import Integer
+
+    assert ignored_literal("\\frac{0}{7}", Integer(0), _constant(0)) is None
+
+
+def test_a_degree_sign_the_parser_ignored_is_named() -> None:
+    from sympy import Symbol, sin
+
+    x = Symbol("x")
+    dropped = sin(90 - x)  # the reading before degrees were read: `90` taken as radians
+
+    def reparse(text: str) -> Any:  # reads the number, never the degree sign
+        return sin(int(re.search(r"\d+", text).group()) - x)  # type: ignore[union-attr]
+
+    reason = ignored_literal("\\sin(90^{\\circ}-x)", dropped, reparse)
+    assert reason is not None and "degree sign" in reason
 
 
 def test_a_reading_that_uses_every_number_passes() -> None:

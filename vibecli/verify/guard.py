@@ -36,6 +36,7 @@ _MATH_NAMES = frozenset(
 )  # fmt: skip
 # A numeric literal as written: digits with at most one decimal point, not part of a name.
 _LITERAL = re.compile(r"(?<![\w.])\d+(?:\.\d+)?(?![\d.])")
+_DEGREE_SIGN = re.compile(r"\^\s*\{?\s*\\circ\s*\}?")
 MAX_PROBED_LITERALS = 12  # each probe is one more parse; answers rarely hold more
 
 
@@ -73,26 +74,37 @@ def _perturbed(literal: str) -> str:
     return literal[:-1] + str((int(literal[-1]) + 3) % 10)
 
 
+def _probes(text: str) -> list[tuple[str, str]]:
+    """(what was changed, the changed text): each number with its last digit changed, and the
+    text without its degree signs."""
+    literals = list(_LITERAL.finditer(text))
+    if any(m.group() == "0" for m in literals):
+        literals = []  # `\frac{0}{7}`, `x^0`: a zero can make another number irrelevant
+    probes = []
+    for match in literals[:MAX_PROBED_LITERALS]:
+        if re.search(r"(?<![\d.])1\s*\^\s*\{?\s*$", text[: match.start()]):
+            continue  # the exponent in `1^{5}` does not matter
+        changed = text[: match.start()] + _perturbed(match.group()) + text[match.end() :]
+        probes.append((f"the number {match.group()}", changed))
+    if "\\circ" in text:
+        probes.append(("the degree sign", _DEGREE_SIGN.sub("", text)))
+    return probes
+
+
 def ignored_literal(text: str, value: Any, reparse: Callable[[str], Any]) -> str | None:
-    """The first numeric literal of `text` whose change leaves the parsed value unchanged: the
-    parser dropped or misread it. Values that are undefined or infinite are not probed."""
+    """The first number (or degree sign) of `text` whose change leaves the parsed value
+    unchanged: the parser dropped or misread it. Undefined or infinite values are not probed."""
     from sympy import S
 
     if not hasattr(value, "has") or value.has(S.NaN, S.ComplexInfinity, S.Infinity, S.NegativeInfinity):
         return None
-    literals = list(_LITERAL.finditer(text))
-    if any(m.group() == "0" for m in literals):
-        return None  # `\frac{0}{7}`, `x^0`: a zero can make another number irrelevant
-    for match in literals[:MAX_PROBED_LITERALS]:
-        if re.search(r"(?<![\d.])1\s*\^\s*\{?\s*$", text[: match.start()]):
-            continue  # the exponent in `1^{5}` does not matter
-        probe = text[: match.start()] + _perturbed(match.group()) + text[match.end() :]
+    for what, probe in _probes(text):
         try:
             changed = reparse(probe)
         except Exception:  # a probe that does not parse says nothing about the reading
             continue
         if changed == value:
-            return f"the reading of '{text[:60]}' ignores the number {match.group()}"
+            return f"the reading of '{text[:60]}' ignores {what}"
     return None
 
 
