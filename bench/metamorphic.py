@@ -101,7 +101,9 @@ def unspaced(text: str) -> str | None:
         if char == " " and 0 < index < len(text) - 1:
             before, after = text[index - 1], text[index + 1]
             keeps_list = before == "," and after.isdigit()
-            if before != "\\" and not keeps_list and (before in _OPERATOR_NEIGHBOURS or after in _OPERATOR_NEIGHBOURS):
+            row_break = text[max(0, index - 2) : index] == "\\\\"  # after `\\\\`, not the macro `\\ `
+            near_operator = before in _OPERATOR_NEIGHBOURS or after in _OPERATOR_NEIGHBOURS or after == "\\"
+            if (before != "\\" or row_break) and not keeps_list and (near_operator or row_break):
                 continue
         out.append(char)
     joined = "".join(out)
@@ -286,7 +288,7 @@ def swaps(text: str) -> list[str]:
     bracketed = _bracketed(text)
     if bracketed and text.strip()[0] + text.strip()[-1] == "()" and "\\infty" not in text:
         opener, items, closer = bracketed
-        if items[0].strip() != items[1].strip() and len(items) >= 3:  # a pair could be an interval
+        if items[0].strip() != items[1].strip():
             out.append(opener + ",".join([items[1], items[0], *items[2:]]) + closer)
     rows = _matrix_rows(text)
     if rows and len(rows[0]) >= 2 and rows[0][0].strip() != rows[0][1].strip():

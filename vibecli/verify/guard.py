@@ -23,7 +23,7 @@ from vibecli.verify.structure import depths
 
 # Python that a model may write instead of an answer: never mathematics, whatever it ends in.
 _CODE = re.compile(
-    r"__\w+__|\blambda\s*\w*\s*:|\bimport\s+\w|\b(?:exec|eval|open|getattr|globals|print|compile)\s*\("
+    r"__\w+__|(?<!\\)\blambda\s*\w*\s*:|\bimport\s+\w|\b(?:exec|eval|open|getattr|globals|print|compile)\("
     r"|\bos\.\w|\bsubprocess\.|\bdef\s+\w+\s*\(|[\w)\]'\"]\.[A-Za-z_]\w*\("
 )
 # Words that are prose (not LaTeX commands, not names of functions): an answer sentence.
