@@ -263,7 +263,8 @@ def _split_top(inner: str) -> list[str]:
 
 def digit_changes(text: str) -> list[str]:
     """One digit changed, at up to three places (not in a `_3` subscript or a base)."""
-    subscripts = [range(m.start(), m.end()) for m in re.finditer(r"_(?:\{[^{}]*\}|\w)", text)]
+    # Not in a subscript (`a_{1}`) or a row break's spacing (`\\\\[2pt]`): neither is a value.
+    subscripts = [range(m.start(), m.end()) for m in re.finditer(r"_(?:\{[^{}]*\}|\w)|\\\\\[[^\]]*\]", text)]
     places = [m.start() for m in re.finditer(r"\d", text) if not any(m.start() in r for r in subscripts)]
     if re.search(r"\d_\{?\d", text) or re.search(r"\b[01]\^|\^\{?0", text):
         return []  # a base, `1^n` or `x^0`: a digit change may keep the value

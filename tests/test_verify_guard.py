@@ -89,6 +89,8 @@ def test_extraction_and_normalization_that_drop_digits_are_named() -> None:
     assert extraction_loss("11,\\! 111,\\! 111,\\! 100", "11,\\! 111,\\! 111,\\! 100") is None
     assert normalization_loss("\\begin{pmatrix} 1 \\\\ 2 \\end{pmatrix}", "\\begin{pmatrix} 1 \\ \\end{pmatrix}")
     assert normalization_loss("11,\\!111", "11111") is None
+    # `\\[2pt]` once lost its `\\` to the rule that drops `\[`: a row break gone, digits kept.
+    assert "rows or columns" in str(normalization_loss("1 \\\\[2pt] 2", "1 \\2pt] 2"))
 
 
 @pytest.mark.parametrize(

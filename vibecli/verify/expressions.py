@@ -24,7 +24,7 @@ TRIG_CALL = re.compile(rf"\\?(?:{'|'.join(_TRIG)})(?![a-z])")
 _NAME_BEFORE_FUNCTION = re.compile(
     rf"(?<![A-Za-z\\])([A-Za-z]{{1,2}})({'|'.join(sorted(FUNCTIONS, key=len, reverse=True))})(?=\s*\()"
 )
-_DECIMAL_IN_TEXT = re.compile(r"(?<![\w.])(\d+)\.(\d+)(?![\w.])")
+_DECIMAL_IN_TEXT = re.compile(r"(?<![\w.])(\d*)\.(\d+)(?![\w.])")  # `0.5`, `.5`
 
 
 def _split_name_from_function(match: re.Match[str]) -> str:

@@ -62,10 +62,18 @@ def extraction_loss(source: str, extracted: str) -> str | None:
     return None
 
 
+def _layout(text: str) -> tuple[int, int]:
+    """Row breaks `\\\\` and cell separators `&` (a row break that only closes the answer aside)."""
+    text = re.sub(r"(?:\s*\\\\)+(?=(?:\s*(?:\$|\\\]|\\\)|\}))*\s*$)", "", text)  # `$185\\\\$`
+    return len(re.findall(r"\\\\(?![A-Za-z])", text)), text.count("&")
+
+
 def normalization_loss(before: str, after: str) -> str | None:
-    """Normalization may drop separators and wrappers, never a digit."""
+    """Normalization may drop separators and wrappers, never a digit, a row break or a cell."""
     if digits(before) != digits(after):
         return f"rewriting '{before[:60]}' changed its digits ({digits(before)[:20]} → {digits(after)[:20]})"
+    if _layout(before) != _layout(after):
+        return f"rewriting '{before[:60]}' changed its rows or columns"
     return None
 
 

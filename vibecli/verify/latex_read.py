@@ -10,12 +10,15 @@ inside a nested environment from a cell separator; a tokenizer can. Two readings
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 # Spacing macros never change a value; `\\ ` is the macro named " ".
 SPACING = frozenset({",", ";", "!", ":", " ", "quad", "qquad", "thinspace", "medspace", "thickspace", "enspace"})
 SIZING = frozenset({"left", "right", "big", "Big", "bigg", "Bigg", "bigl", "bigr", "Bigl", "Bigr", "biggl", "biggr",
                     "Biggl", "Biggr", "displaystyle"})  # fmt: skip
+# `\\\\[2pt]`: extra space after a row break, which the tokenizer leaves at the next row's start.
+_ROW_SKIP = re.compile(r"^\[\s*-?[\d.]+\s*(?:pt|em|ex|mm|cm|in|mu|bp)\s*\]\s*")
 MATRIX_ENVIRONMENTS = frozenset({"matrix", "pmatrix", "bmatrix", "Bmatrix", "vmatrix", "Vmatrix", "smallmatrix",
                                  "array"})  # fmt: skip
 
@@ -124,6 +127,7 @@ def matrix_cells(text: str) -> list[list[str]] | None:
         else:
             cell.append(piece)
     rows[-1].append("".join(cell).strip())
+    rows = [[_ROW_SKIP.sub("", c, count=1) if i == 0 else c for i, c in enumerate(row)] for row in rows]
     while rows and all(not c for c in rows[-1]):
         rows.pop()
     return rows

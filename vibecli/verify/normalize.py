@@ -40,7 +40,7 @@ _CLEANUPS = [
     (re.compile(r"\\leqslant\b|\\leq\b"), r"\\le "),
     (re.compile(r"\\geqslant\b|\\geq\b"), r"\\ge "),
     (re.compile(r"\\neq\b"), r"\\ne "),
-    (re.compile(r"\\\$|\$|€|£|¥|\\[()\[\]]"), ""),
+    (re.compile(r"\\\$|\$|€|£|¥|(?<!\\)\\[()\[\]]"), ""),  # never the `\\` of a row break `\\[2pt]`
     (re.compile(r"\\%"), "%"),
     (re.compile(r"\\text\{\s*(?:percent|pct|percentage)\s*\}|(?<=[\d}\s])(?:percent|pct|percentage)\b"), "%"),
     (re.compile(r"\s+%"), "%"),

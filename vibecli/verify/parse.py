@@ -336,7 +336,8 @@ def _leaf(text: str) -> Answer:
 
         value = Rational(decimal.value.numerator, decimal.value.denominator)
         return Answer("scalar", value, text, percent=percent, decimal=decimal)
-    return _classify(_number(text) or _expression(text), text, percent)
+    number = _number(text)
+    return _classify(number if number is not None else _expression(text), text, percent)
 
 
 def _expression(text: str) -> Any:
