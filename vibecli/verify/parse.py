@@ -134,8 +134,11 @@ def _approximated(exact: Answer, decimal: DecimalLiteral, source: str) -> Answer
     """The exact value, when the decimal after `\\approx` agrees with it to its last digit."""
     if exact.kind != "scalar" or getattr(exact.value, "free_symbols", True):
         raise ParseFailure(f"'{source[:60]}' approximates something that is not a number")
-    gap = abs((exact.value - decimal.value.numerator / decimal.value.denominator).evalf(30))
-    if not (gap.is_comparable and gap < 10.0 ** (-decimal.places)):
+    from sympy import Rational
+
+    written = Rational(decimal.value.numerator, decimal.value.denominator)
+    gap = abs((exact.value - written).evalf(30))
+    if not (gap.is_comparable and gap < Rational(10) ** (-decimal.places)):
         raise ParseFailure(f"'{source[:60]}' states a value and a different approximation")
     return exact
 
