@@ -35,6 +35,16 @@ def test_a_number_the_parser_ignored_is_named(text: str, bad_value: int) -> None
     assert reason is not None and "ignores the number" in reason
 
 
+def test_a_dropped_leading_minus_sign_is_named() -> None:
+    from sympy import sqrt
+
+    def reparse(text: str) -> Any:  # reads the number, never the sign
+        return sqrt(int(re.search(r"\d+", text).group()))  # type: ignore[union-attr]
+
+    reason = ignored_literal("-\\sqrt{2}", sqrt(2), reparse)
+    assert reason is not None and "minus sign" in reason
+
+
 def test_an_expression_with_a_zero_is_not_probed_for_numbers() -> None:
     from sympy import Integer
 

@@ -82,9 +82,9 @@ def _perturbed(literal: str) -> str:
     return literal[:-1] + str((int(literal[-1]) + 3) % 10)
 
 
-def _probes(text: str) -> list[tuple[str, str]]:
-    """(what was changed, the changed text): each number with its last digit changed, and the
-    text without its degree signs."""
+def _probes(text: str, negatable: bool) -> list[tuple[str, str]]:
+    """(what was changed, the changed text): each number with its last digit changed, the text
+    without its degree signs, and without its leading minus sign."""
     literals = list(_LITERAL.finditer(text))
     if any(m.group() == "0" for m in literals):
         literals = []  # `\frac{0}{7}`, `x^0`: a zero can make another number irrelevant
@@ -96,6 +96,8 @@ def _probes(text: str) -> list[tuple[str, str]]:
         probes.append((f"the number {match.group()}", changed))
     if "\\circ" in text:
         probes.append(("the degree sign", _DEGREE_SIGN.sub("", text)))
+    if negatable and text.startswith("-") and not text.startswith("--"):
+        probes.append(("the leading minus sign", text[1:]))  # `-E` and `E` differ unless E is 0
     return probes
 
 
@@ -106,7 +108,7 @@ def ignored_literal(text: str, value: Any, reparse: Callable[[str], Any]) -> str
 
     if not hasattr(value, "has") or value.has(S.NaN, S.ComplexInfinity, S.Infinity, S.NegativeInfinity):
         return None
-    for what, probe in _probes(text):
+    for what, probe in _probes(text, negatable=value != 0):
         try:
             changed = reparse(probe)
         except Exception:  # a probe that does not parse says nothing about the reading
