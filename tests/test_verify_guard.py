@@ -112,6 +112,14 @@ def test_code_is_never_searched_for_a_number(text: str) -> None:
     assert verdict.verdict == "undecided" and "program code" in verdict.reason
 
 
+def test_a_response_that_shows_code_before_its_boxed_answer_is_read() -> None:
+    response = "Let me compute it.\n```python\nprint(2 + 2)\n```\nSo the answer is $\\boxed{4}$."
+    assert check_equal("4", response).verdict == "equal"
+    assert check_equal("5", response).verdict == "not_equal"
+    ending_in_code = "We are nearly done.\n__import__('os').getcwd() or 4"
+    assert check_equal("4", ending_in_code).verdict == "undecided"
+
+
 @pytest.mark.parametrize(
     ("gold", "pred", "expected"),
     [

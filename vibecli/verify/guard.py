@@ -54,10 +54,13 @@ def _has_prose(text: str) -> bool:
 
 
 def extraction_loss(source: str, extracted: str) -> str | None:
-    """Why the answer taken from `source` misreads it, or None."""
-    if looks_like_code(source):
+    """Why the answer taken from `source` misreads it, or None. A source whose last line is code
+    is refused whatever it ends in; a response may show code before its boxed answer."""
+    lines = [line for line in source.strip().splitlines() if line.strip()]
+    one_line = len(lines) <= 1
+    if looks_like_code(extracted) or (lines and looks_like_code(lines[-1])):
         return "the answer is program code, not mathematics"
-    if not _has_prose(source) and "\n" not in source.strip() and digits(extracted) != digits(source):
+    if not _has_prose(source) and one_line and digits(extracted) != digits(source):
         return f"extracting the answer from '{source[:60]}' dropped digits"
     return None
 
