@@ -31,7 +31,7 @@ CASE_FILES = ("math_truth.jsonl", "math_verify_suite.jsonl", "peer_graders.jsonl
 
 # A token: a macro, a grouped or plain number, a word, a two-character operator, one character.
 _TOKEN = re.compile(
-    r"\\\\[A-Za-z]+|\\[A-Za-z]+|\\.|\d{1,3}(?:(?:\{,\}|,\\!\s?|\\,\s?|,)\d{3})+(?:\.\d+)?(?!\d)|\d+(?:\.\d+)?"
+    r"\\\\[A-Za-z]+|\\[A-Za-z]+|\\.|\d{1,3}(?:(?:\{,\}|,\\!\s?|\\,\s?|,)\d{3})+(?:\.\d+)?(?!\d)|\d*\.\d+|\d+"
     r"|[A-Za-z]+|\$\$|\*\*|<=|>=|\S"
 )
 _OPERATOR_NEIGHBOURS = set("+-*/=,&(){}[]<>^_|:;")
@@ -135,7 +135,10 @@ def no_left_right(text: str) -> str | None:
 def times_spellings(text: str) -> list[str]:
     out = []
     if _is_latex(text) and re.search(r"(?<!\*)\*(?!\*)", text):
-        out += [re.sub(r"(?<!\*)\*(?!\*)", lambda _: " \\cdot ", text), re.sub(r"(?<!\*)\*(?!\*)", " \\times ", text)]
+        out += [
+            re.sub(r"(?<!\*)\*(?!\*)", lambda _: " \\cdot ", text),
+            re.sub(r"(?<!\*)\*(?!\*)", lambda _: " \\times ", text),
+        ]
     if "\\cdot" in text:
         out += [text.replace("\\cdot", "\\times")]
         if not _is_latex(text.replace("\\cdot", "")):

@@ -14,7 +14,7 @@ from typing import Any
 
 from vibecli.verify.plain import CONSTANTS, FUNCTIONS, ParseFailure, plain_to_sympy
 
-_KNOWN_NAMES = frozenset(FUNCTIONS + CONSTANTS + ("arcsin", "arccos", "arctan", "lg", "max", "min", "mod", "det",
+KNOWN_NAMES = frozenset(FUNCTIONS + CONSTANTS + ("arcsin", "arccos", "arctan", "lg", "max", "min", "mod", "det",
                                                   "sgn", "ceil", "deg", "Abs"))  # fmt: skip
 _WORD = re.compile(r"(?<![\\A-Za-z])(?:[A-Za-z]*[a-z][A-Za-z]{2,}|[A-Z][a-z]+)(?![A-Za-z])")
 TEXT_MACRO = re.compile(r"\\(?:text|textbf|textit|textnormal|mbox|textrm)\{([^{}]*)\}")
@@ -29,7 +29,7 @@ _DECIMAL_IN_TEXT = re.compile(r"(?<![\w.])(\d*)\.(\d+)(?![\w.])")  # `0.5`, `.5`
 
 def _split_name_from_function(match: re.Match[str]) -> str:
     whole = match.group(1) + match.group(2)
-    return whole if whole in _KNOWN_NAMES else f"{match.group(1)}*{match.group(2)}"
+    return whole if whole in KNOWN_NAMES else f"{match.group(1)}*{match.group(2)}"
 
 
 def words(text: str) -> list[str]:
@@ -37,7 +37,7 @@ def words(text: str) -> list[str]:
     text = re.sub(r"\\(?:begin|end|operatorname)\{[^{}]*\}", " ", text)
     text = _NAME_BEFORE_FUNCTION.sub(lambda m: f"{m.group(1)} {m.group(2)}", text)
     plain = TEXT_MACRO.sub(lambda m: f" {m.group(1)} " if len(m.group(1).strip()) > 1 else "", text)
-    return [w for w in _WORD.findall(plain) if w not in _KNOWN_NAMES and w.lower() not in _KNOWN_NAMES] + [
+    return [w for w in _WORD.findall(plain) if w not in KNOWN_NAMES and w.lower() not in KNOWN_NAMES] + [
         m.group(1) for m in TEXT_MACRO.finditer(text) if re.search(r"[A-Za-z]{2,}", m.group(1))
     ]
 

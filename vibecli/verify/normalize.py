@@ -50,7 +50,7 @@ _DEGREES = re.compile(r"\^\s*\{?\\circ\}?|\\degree\b|\^\s*\{\s*\\text\{\s*o\s*\}
 _SPACING = re.compile(r"(?<!\\)\\(?:[,;!: ]|q?quad\b)|~")
 _SIZING = re.compile(r"\\left\b|\\right\b|\\[Bb]igg?[lr]?\b|\\displaystyle\b")
 # Separators inside a number: `11,\!111`, `14{,}916`, `1\,000` (spaces are handled in `_group_digits`).
-_GROUPED = re.compile(r"(?<=\d)(?:\{,\}|,(?:\s|\\[,;: ]|~)*\\!(?:\s|\\[,;: ]|~)*|\s*\\[,!;: ]\s*)(?=\d{3}(?!\d))")
+_GROUPED = re.compile(r"(?<=\d)(?:\{,\}|\s*,(?:\s|\\[,;: ]|~)*\\!(?:\s|\\[,;: ]|~)*|\s*\\[,!;: ]\s*)(?=\d{3}(?!\d))")
 # Whitespace that LaTeX ignores: between a macro and its argument (`\frac {1}`), just inside
 # braces (`{ 1 }`), and around `_` and `^` (`x _ { 1 }`, `10 ^ { 23 }`).
 _IGNORED_SPACE = [
@@ -138,6 +138,13 @@ def unbox(text: str) -> str:
         text = text[: match.start()] + inner + text[end:]
 
 
+def ignore_spaces(text: str) -> str:
+    """Spaces LaTeX ignores, gone: `\\frac {1} {2}`, `{ 1 }`, `x _ { 1 }`, `10 ^ { 23 }`."""
+    for pattern, replacement in _IGNORED_SPACE:
+        text = pattern.sub(replacement, text)
+    return text
+
+
 def degrees(text: str) -> str:
     """Degree signs go, except inside a trigonometric function (`\\sin(90^\\circ - x)`), where
     the parser reads them as π/180."""
@@ -160,9 +167,9 @@ def normalize(text: str) -> str:
     """The answer in one canonical written form (still text; parsing comes after)."""
     text = unicode_math(text)
     text = _DOUBLED.sub(lambda _: "\\", text)
-    for pattern, replacement in _IGNORED_SPACE:
-        text = pattern.sub(replacement, text)
-    text = degrees(despaced(_GROUPED.sub("", unbox(strip_wrappers(text)))))
+    text = ignore_spaces(text)
+    # Spacing macros become spaces, which may then stand where LaTeX ignores them: `^\:{\circ}`.
+    text = degrees(ignore_spaces(despaced(_GROUPED.sub("", unbox(strip_wrappers(text))))))
     for pattern, replacement in _CLEANUPS:
         text = pattern.sub(replacement, text)
     text = strip_wrappers(_TRAILING_BREAK.sub("", " ".join(text.split())))

@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from vibecli.verify.decimals import DecimalLiteral, parse_decimal
-from vibecli.verify.expressions import TEXT_MACRO, imaginary_unit, to_sympy, words
+from vibecli.verify.expressions import KNOWN_NAMES, TEXT_MACRO, imaginary_unit, to_sympy, words
 from vibecli.verify.guard import ignored_literal, normalization_loss, structure_loss
 from vibecli.verify.latex_read import matrix_cells
 from vibecli.verify.normalize import normalize, unicode_math
@@ -304,17 +304,17 @@ def _relation(text: str) -> Answer:
 
 def clock(text: str) -> str | None:
     """`20:34` or `20:34:00` as the time `20:34:00`; None when it is no time of day."""
-    match = _TIME.fullmatch(text.strip())
-    if not match:
+    text = re.sub(r"\s*:\s*", ":", text.strip())  # `12 : 00` is `12:00`
+    if not _TIME.fullmatch(text):
         return None
-    parts = [int(p) for p in text.strip().split(":")]
+    parts = [int(p) for p in text.split(":")]
     if len(parts) > 3 or parts[0] > 24 or any(p >= 60 for p in parts[1:]):
         return None
     return ":".join(f"{p:02d}" for p in [*parts, 0, 0][:3])
 
 
 def _ratio(text: str) -> Answer:
-    if clock(text) and (text.count(":") == 2 or re.search(r":0", text)):
+    if clock(text) and (text.count(":") == 2 or re.search(r":\s*0", text)):
         return Answer("text", text, text)  # a time of day, `12:00`, is not the ratio 12:0
     parts = [_parse(part) for part in split_at(text, _RATIO)]
     if any(p.kind != "scalar" or p.value == 0 for p in parts):
@@ -326,7 +326,7 @@ def _leaf(text: str) -> Answer:
     percent = text.endswith("%")
     text = text.removesuffix("%").strip()
     unit = _UNIT.match(text)
-    if unit and not words(unit.group(1)):
+    if unit and not words(unit.group(1)) and _is_unit(text[unit.end(1) :]):
         text = unit.group(1).strip()
     variants = expand_plus_minus(text)
     if len(variants) > 1:
@@ -350,6 +350,15 @@ def _expression(text: str) -> Any:
     if loss:
         raise ParseFailure(loss)
     return value
+
+
+def _is_unit(tail: str) -> bool:
+    """`cm`, `square units`, `\\text{ miles}` after a value are a unit; `ln x`, `pi`, `sin x`
+    are mathematics, and a one-letter word is a variable."""
+    if tail.strip().startswith("\\"):
+        return True
+    names = re.findall(r"[A-Za-z]+", tail)
+    return all(len(name) >= 2 and name not in KNOWN_NAMES and name.lower() not in KNOWN_NAMES for name in names)
 
 
 def _number(text: str) -> Any:
