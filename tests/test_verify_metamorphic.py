@@ -21,6 +21,7 @@ from metamorphic import Variant, load_cases, mutations, spellings, variants
 
 TIME_BUDGET_S = 40.0  # the sample stops here, well inside a minute
 SAMPLE = 1500
+SEED = 21  # fixed, so that a failure reproduces; the bench runs every variant
 
 
 def test_generator_produces_thousands_of_both_kinds() -> None:
@@ -62,7 +63,7 @@ def test_mutations_include(text: str, expected: str) -> None:
 def test_a_sample_of_variants_keeps_verdicts_and_never_calls_a_change_equal() -> None:
     cases = load_cases()
     generated = list(variants(cases))
-    sample = random.Random(int(time.time()) // 86400).sample(generated, SAMPLE)  # a new sample each day
+    sample = random.Random(SEED).sample(generated, SAMPLE)
     originals: dict[int, str] = {}
     false_positives: list[tuple[Variant, str]] = []
     flips: list[tuple[Variant, str, str]] = []

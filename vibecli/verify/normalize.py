@@ -50,7 +50,9 @@ _DEGREES = re.compile(r"\^\s*\{?\\circ\}?|\\degree\b|\^\s*\{\s*\\text\{\s*o\s*\}
 _SPACING = re.compile(r"(?<!\\)\\(?:[,;!: ]|q?quad\b)|~")
 _SIZING = re.compile(r"\\left\b|\\right\b|\\[Bb]igg?[lr]?\b|\\displaystyle\b")
 # Separators inside a number: `11,\!111`, `14{,}916`, `1\,000` (spaces are handled in `_group_digits`).
-_GROUPED = re.compile(r"(?<=\d)(?:\{,\}|\s*,(?:\s|\\[,;: ]|~)*\\!(?:\s|\\[,;: ]|~)*|\s*\\[,!;: ]\s*)(?=\d{3}(?!\d))")
+_GROUPED = re.compile(
+    r"(?<=\d)(?:\{,\}|(?:\s|\\[,;: ]|~)*,(?:\s|\\[,;: ]|~)*\\!(?:\s|\\[,;: ]|~)*|\s*\\[,!;: ]\s*)(?=\d{3}(?!\d))"
+)
 # Whitespace that LaTeX ignores: between a macro and its argument (`\frac {1}`), just inside
 # braces (`{ 1 }`), and around `_` and `^` (`x _ { 1 }`, `10 ^ { 23 }`).
 _IGNORED_SPACE = [
