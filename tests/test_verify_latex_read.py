@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from vibecli.verify.latex_read import despace, matrix_cells
+from vibecli.verify.latex_read import despace, matrix_cells, unformat
 
 
 @pytest.mark.parametrize(
@@ -46,3 +46,19 @@ def test_matrix_cells_follow_the_row_breaks_and_ampersands(text: str, rows: list
 @pytest.mark.parametrize("text", ["(1, 2)", "\\begin{cases} 1 \\end{cases}", "\\begin{pmatrix}1\\end{pmatrix} + 1"])
 def test_matrix_cells_only_for_a_whole_matrix(text: str) -> None:
     assert matrix_cells(text) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("\\mathbf{\\frac{1}{2}}", "\\frac{1}{2}"),
+        ("\\boldsymbol{x^{2}}", "x^{2}"),
+        ("\\mathbf{\\mathrm{x}}", "x"),
+        ("\\textcolor{red}{3}", "3"),
+        ("\\color{red} 3", " 3"),
+        ("\\mathbb{R}", "\\mathbb{R}"),  # the reals, not a font
+        ("\\text{ cm}", "\\text{ cm}"),
+    ],
+)
+def test_unformat_keeps_what_formatting_macros_show(text: str, expected: str) -> None:
+    assert unformat(text) == expected

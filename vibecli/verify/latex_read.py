@@ -82,12 +82,17 @@ def _descendants(nodes: list[Any]) -> list[Any]:
             if node.specials_chars == "~":
                 found.append(node)
             continue
-        children = list(getattr(node, "nodelist", None) or [])
-        arguments = getattr(node, "nodeargd", None)
-        if arguments is not None:
-            children = [a for a in (arguments.argnlist or []) if a is not None] + children
-        found.extend(_descendants(sorted(children, key=lambda n: n.pos)))
+        found.extend(_descendants(_children(node)))
     return found
+
+
+def _children(node: Any) -> list[Any]:
+    """A node's arguments and contents, in text order."""
+    children = list(getattr(node, "nodelist", None) or [])
+    parsed = getattr(node, "nodeargd", None)
+    if parsed is not None:
+        children = [a for a in (parsed.argnlist or []) if a is not None] + children
+    return sorted(children, key=lambda n: n.pos)
 
 
 def despace(text: str) -> str | None:
@@ -131,3 +136,64 @@ def matrix_cells(text: str) -> list[list[str]] | None:
     while rows and all(not c for c in rows[-1]):
         rows.pop()
     return rows
+
+
+# Macros that only change how their argument looks, never what it means (`\mathbb` does: ℝ).
+FORMATTING = frozenset({"mathbf", "mathrm", "mathit", "mathsf", "mathtt", "mathnormal", "boldsymbol", "bm"})
+
+
+def _inner(text: str, node: Any) -> str:
+    """The text of an argument, without its braces."""
+    piece = text[node.pos : node.pos + node.len]
+    delimiters = getattr(node, "delimiters", None)
+    return piece[1:-1] if delimiters == ("{", "}") else piece
+
+
+def _formatting_spans(text: str, nodes: list[Any]) -> list[tuple[int, int, str]]:
+    """(start, end, replacement) for each formatting or colour macro, outermost first."""
+    from pylatexenc.latexwalker import LatexGroupNode, LatexMacroNode
+
+    spans: list[tuple[int, int, str]] = []
+    index = 0
+    while index < len(nodes):
+        node = nodes[index]
+        index += 1
+        if node is None:
+            continue
+        name = getattr(node, "macroname", None) if isinstance(node, LatexMacroNode) else None
+        if name in FORMATTING or name in ("textcolor", "color"):
+            arguments = [a for a in (getattr(node.nodeargd, "argnlist", None) or []) if a is not None]
+            end = node.pos + node.len
+            if name == "color":  # a declaration: the colour goes, what follows stays
+                spans.append((node.pos, end, ""))
+                continue
+            content = arguments[-1] if len(arguments) >= (2 if name == "textcolor" else 1) else None
+            if content is None and index < len(nodes) and isinstance(nodes[index], LatexGroupNode):
+                content = nodes[index]  # `\bm{x}`: the tokenizer does not know its argument
+                end = content.pos + content.len
+                index += 1
+            if content is not None:
+                spans.append((node.pos, end, _inner(text, content)))
+            continue
+        spans.extend(_formatting_spans(text, _children(node)))
+    return spans
+
+
+def unformat(text: str) -> str:
+    """`\\mathbf{\\frac{1}{2}}`, `\\boldsymbol{x^{2}}`, `\\textcolor{red}{3}`, `\\color{red} 3` as
+    what they show; nested ones too. Unreadable LaTeX comes back unchanged."""
+    for _ in range(4):  # one level of nesting per pass
+        if "\\" not in text:
+            return text
+        nodes = _nodes(text)
+        spans = _formatting_spans(text, nodes) if nodes is not None else []
+        if not spans:
+            return text
+        pieces, position = [], 0
+        for start, end, replacement in sorted(spans):
+            if start < position:
+                continue  # inside a span already replaced: the next pass reaches it
+            pieces += [text[position:start], replacement]
+            position = end
+        text = "".join(pieces) + text[position:]
+    return text

@@ -158,11 +158,12 @@ def degrees(text: str) -> str:
 
 
 def despaced(text: str) -> str:
-    """Spacing and sizing macros read with the LaTeX tokenizer (a regex only for broken LaTeX)."""
-    from vibecli.verify.latex_read import despace
+    """Spacing, sizing, formatting and colour macros read with the LaTeX tokenizer (a regex for
+    spacing only, when the text is broken LaTeX)."""
+    from vibecli.verify.latex_read import despace, unformat
 
     read = despace(text)
-    return read if read is not None else _SIZING.sub("", _SPACING.sub(" ", text))
+    return unformat(read) if read is not None else _SIZING.sub("", _SPACING.sub(" ", text))
 
 
 def normalize(text: str) -> str:
