@@ -72,8 +72,6 @@ def check_equal(gold: str, pred: str) -> Verdict:
 
 
 def _check(gold: str, pred: str) -> Verdict:
-    if normalize(gold) and not normalize(pred):
-        return Verdict("not_equal", "the prediction gives no answer", gold, pred)
     failures = []
     answers = []
     for who, text in (("gold", gold), ("prediction", pred)):
@@ -82,7 +80,10 @@ def _check(gold: str, pred: str) -> Verdict:
         except ParseFailure as exc:
             failures.append(f"{who}: {exc}")
     if failures:
-        if len(failures) == 2 and normalize(gold) == normalize(pred) and normalize(gold):
+        gold_text, pred_text = normalize(gold), normalize(pred)
+        if gold_text and not pred_text:
+            return Verdict("not_equal", "the prediction gives no answer", gold, pred)
+        if len(failures) == 2 and gold_text == pred_text and gold_text:
             return Verdict("equal", "identical text", gold, pred)
         return Verdict("undecided", failures[0])
     gold_answer, pred_answer = answers
