@@ -28,9 +28,9 @@ from typing import Any
 from vibecli.reasoning.extract import response_answer
 from vibecli.verify.guard import extraction_loss
 from vibecli.verify.normalize import normalize
-from vibecli.verify.parse import Answer, ParseFailure, clock, interval, parse_answer, to_sympy
+from vibecli.verify.parse import Answer, ParseFailure, interval, parse_answer, to_sympy
 from vibecli.verify.scalars import compare_scalars
-from vibecli.verify.structure import is_single_symbol
+from vibecli.verify.structure import clock, is_single_symbol
 from vibecli.verify.verdict import Verdict, VerdictKind, no, undecided, yes
 
 __all__ = ["Verdict", "VerdictKind", "check_equal", "compare"]

@@ -22,6 +22,7 @@ from vibecli.verify.normalize import normalize, unicode_math
 from vibecli.verify.plain import ParseFailure
 from vibecli.verify.structure import (
     assignments,
+    clock,
     enclosed,
     expand_plus_minus,
     has_relation,
@@ -80,7 +81,6 @@ _EMPTY = re.compile(r"\\emptyset|\\varnothing|\\\{\s*\\\}|no (?:real )?solutions
 _INTEGER = re.compile(r"[+-]?\d+")
 _BASE = re.compile(r"(\d+)_\{?(\d{1,2})\}?")
 _MIXED = re.compile(r"([+-]?)(\d+)\s+(\d+)/(\d+)")  # `1 1/2`, a mixed number (`1\frac{1}{2}` is LaTeX's)
-_TIME = re.compile(r"\d{1,2}(?::\d{2})+")
 _RATIO = re.compile(r"(?<![\\:]):(?!=)")
 _UNION = re.compile(r"\\cup(?![A-Za-z])")
 _IN = re.compile(r"\\in(?![A-Za-z])")
@@ -300,17 +300,6 @@ def _matrix(cells: list[list[str]], source: str) -> Answer:
 
 def _relation(text: str) -> Answer:
     return Answer("relation", (to_sympy(text),), text)
-
-
-def clock(text: str) -> str | None:
-    """`20:34` or `20:34:00` as the time `20:34:00`; None when it is no time of day."""
-    text = re.sub(r"\s*:\s*", ":", text.strip())  # `12 : 00` is `12:00`
-    if not _TIME.fullmatch(text):
-        return None
-    parts = [int(p) for p in text.split(":")]
-    if len(parts) > 3 or parts[0] > 24 or any(p >= 60 for p in parts[1:]):
-        return None
-    return ":".join(f"{p:02d}" for p in [*parts, 0, 0][:3])
 
 
 def _ratio(text: str) -> Answer:
