@@ -17,6 +17,8 @@ from vibecli.verify.worker import Failed, TimedOut, WorkerPool
 BENCH = Path(__file__).parents[1] / "bench" / "cases"
 CASES = [json.loads(line) for line in (BENCH / "math_truth.jsonl").open(encoding="utf-8")]
 PEER = [json.loads(line) for line in (BENCH / "math_verify_suite.jsonl").open(encoding="utf-8")]
+# Cases from other graders' test suites (NeMo-Skills, Qwen2.5-Math, AReaL), labelled by truth.
+GRADERS = [json.loads(line) for line in (BENCH / "peer_graders.jsonl").open(encoding="utf-8")]
 # `-[0,1)` (a negated interval) means nothing: vibe says so rather than guess.
 PEER_UNDECIDED = {7}
 
@@ -40,6 +42,14 @@ def test_math_verify_suite_agreement_and_no_false_positive() -> None:
     assert len(PEER) == 149
     assert not [o for o in outcomes if o[0] is True and o[1] is False]
     assert sum(got is truth for got, truth in outcomes) >= 0.9 * len(PEER)
+
+
+def test_other_graders_cases_no_false_positive_and_nine_in_ten_right() -> None:
+    outcomes = [(check_equal(str(c["gold"]), str(c["pred"])).equal, c["equal"], c["id"]) for c in GRADERS]
+    sources = {str(c["source"]).split("@")[0] for c in GRADERS}
+    assert len(sources) >= 3, sources
+    assert not [case for got, truth, case in outcomes if got is True and truth is False]
+    assert sum(got is truth for got, truth, _ in outcomes) >= 0.9 * len(GRADERS)
 
 
 def test_every_failure_class_is_covered() -> None:

@@ -12,12 +12,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from vibecli.verify.normalize import escaped
+
 _BOX_COMMANDS = ("\\boxed", "\\fbox")
 _BOX = re.compile(r"\\(?:boxed|fbox)\b\s*")
 _FENCE = re.compile(r"```[ \t]*([\w+-]*)[^\n]*\n(.*?)```", re.DOTALL)
 _PHRASE = re.compile(
     r"\bfinal answer\b(?:\s*\*\*)?(?:\s*(?:is|:|：|=))?"
-    r"|\bthe (?:final )?answer (?:is|would be|should be)\b\s*:?"
+    r"|\b(?:the )?(?:final )?answer (?:is|would be|should be)\b\s*:?"
     r"|(?:^|\n|\*\*)[ \t]*answer\s*(?:\*\*)?\s*[:：]",
     re.IGNORECASE,
 )
@@ -28,9 +30,12 @@ _TRAILERS = re.compile(r"<\|im_start\|>|<\|im_end\|>|<\|endoftext\|>")
 _HOPE = re.compile(r"\bI hope (?:it|this) is correct\.?", re.IGNORECASE)
 _WORD = re.compile(r"(?<![\\A-Za-z])[A-Za-z]{2,}")
 _NUMBER = re.compile(r"(?<![\w.^_\\])-?\d+(?:[.,]\d+)*%?")
+_NOT_PROSE = frozenset(("and", "or", "pi"))
+_MATH_CALL = re.compile(r"(?:sqrt|sin|cos|tan|log|ln|exp|abs|Abs|factorial|binomial)\(")
 _COPULA = re.compile(r"\b(?:is|are|equals|was|be)\b|=", re.IGNORECASE)
 _NEGATION = re.compile(r"\b(?:not|never|no|cannot|isn't|aren't|wasn't|n't)\b", re.IGNORECASE)
-_SENTENCE_END = re.compile(r"[.!?](?=\s|$)|\n")
+# `\!` is a LaTeX space and `(10^{9})! + 1` a factorial, neither the end of a sentence.
+_SENTENCE_END = re.compile(r"(?:(?<!\b[A-J])\.|\?|(?<![\\)}\d\s])!)(?=\s|$)|\n")  # `C. x = 42`: a choice
 
 
 @dataclass(frozen=True)
@@ -63,7 +68,7 @@ def _boxes(text: str) -> list[tuple[int, str, bool, int]]:
             continue
         depth = 0
         for j in range(i, len(text)):
-            if text[j] in "{}" and text[j - 1] == "\\":
+            if text[j] in "{}" and escaped(text, j):
                 continue
             depth += {"{": 1, "}": -1}.get(text[j], 0)
             if depth == 0:
@@ -133,7 +138,10 @@ def _mask_math(text: str) -> str:
 
 def _prose_words(masked: str) -> list[str]:
     words = _WORD.findall(re.sub(r"\\text\{[^{}]*\}", " ", masked))
-    return [word for word in words if word.lower() not in ("and", "or")]
+    # `sqrt(2)` is mathematics written in plain text, not prose.
+    return [
+        word for word in words if word.lower() not in _NOT_PROSE and not _MATH_CALL.match(masked, masked.find(word))
+    ]
 
 
 def sentence_answer(sentence: str) -> str | None:
@@ -233,7 +241,9 @@ def response_answer(text: str) -> str:
     if statement is not None:
         return statement
     stripped = text.strip()
-    if "\n" not in stripped and len(stripped) <= 200 and not _SENTENCE_END.search(_mask_math(stripped)):
+    line = stripped.removesuffix(".")  # one line with a closing period is still one answer
+    if "\n" not in line and len(line) <= 200 and not _SENTENCE_END.search(_mask_math(line)):
+        stripped = line
         # One short line: the answer itself, unless it is a sentence that states one.
         if len(_prose_words(_mask_math(stripped))) <= 2:
             return _strip_math(stripped)

@@ -19,16 +19,18 @@ Nothing here raises: a checker error becomes `undecided` with its reason.
 from __future__ import annotations
 
 import contextlib
+import re
 import sys
 from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
 from vibecli.reasoning.extract import response_answer
+from vibecli.verify.guard import extraction_loss
 from vibecli.verify.normalize import normalize
 from vibecli.verify.parse import Answer, ParseFailure, interval, parse_answer, to_sympy
 from vibecli.verify.scalars import compare_scalars
-from vibecli.verify.structure import is_single_symbol
+from vibecli.verify.structure import clock, is_single_symbol
 from vibecli.verify.verdict import Verdict, VerdictKind, no, undecided, yes
 
 __all__ = ["Verdict", "VerdictKind", "check_equal", "compare"]
@@ -55,7 +57,14 @@ def check_equal(gold: str, pred: str) -> Verdict:
     errors give `undecided` with the reason."""
     try:
         with _long_integers():
-            return _check(response_answer(gold), response_answer(pred))
+            taken = []
+            for who, text in (("gold", gold), ("prediction", pred)):
+                answer = response_answer(text)
+                loss = extraction_loss(text, answer)
+                if loss:
+                    return Verdict("undecided", f"{who}: {loss}")
+                taken.append(answer)
+            return _check(*taken)
     except RecursionError:
         return Verdict("undecided", "checker error: the expression is nested too deeply")
     except Exception as exc:  # a grader must not crash on what a model writes
@@ -71,7 +80,10 @@ def _check(gold: str, pred: str) -> Verdict:
         except ParseFailure as exc:
             failures.append(f"{who}: {exc}")
     if failures:
-        if len(failures) == 2 and normalize(gold) == normalize(pred) and normalize(gold):
+        gold_text, pred_text = normalize(gold), normalize(pred)
+        if gold_text and not pred_text:
+            return Verdict("not_equal", "the prediction gives no answer", gold, pred)
+        if len(failures) == 2 and gold_text == pred_text and gold_text:
             return Verdict("equal", "identical text", gold, pred)
         return Verdict("undecided", failures[0])
     gold_answer, pred_answer = answers
@@ -85,6 +97,9 @@ def compare(gold: Answer, pred: Answer) -> Verdict:
         return _compare_labelled(gold, pred)
     kinds = {gold.kind, pred.kind}
     if kinds & {"choice", "text"}:
+        times = clock(gold.source), clock(pred.source)
+        if times[0] and times[1]:
+            return yes("the same time of day") if times[0] == times[1] else no("different times of day")
         if gold.kind != pred.kind:
             return no(f"a {gold.kind} against a {pred.kind}")
         return yes("the same text") if gold.value == pred.value else no("different text")
@@ -118,8 +133,22 @@ def _as_equation(answer: Answer) -> Any:
     return Eq(to_sympy(answer.label_source), answer.value)
 
 
+def _function_of_one_variable(answer: Answer) -> bool:
+    return answer.kind == "scalar" and re.fullmatch(r"[A-Za-z]\(·\)", answer.label) is not None
+
+
+def _dependent_variable(answer: Answer) -> bool:
+    """`y` in `y = 2x + 3`: a single name that the value does not mention."""
+    names = {s.name for s in getattr(answer.value, "free_symbols", ())}
+    return answer.kind == "scalar" and is_single_symbol(answer.label_source) and answer.label not in names
+
+
 def _compare_labelled(gold: Answer, pred: Answer) -> Verdict:
     if gold.label and pred.label and gold.label != pred.label:
+        if {_function_of_one_variable(gold), _function_of_one_variable(pred)} == {True, False} and any(
+            map(_dependent_variable, (gold, pred))
+        ):
+            return compare(_unlabelled(gold), _unlabelled(pred))  # `f(x) = 2x + 3` is `y = 2x + 3`
         equations = _as_equation(gold), _as_equation(pred)
         if equations[0] is not None and equations[1] is not None:
             return compare_equations(*equations)

@@ -17,7 +17,7 @@ _SUPERSCRIPTS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁽⁾ⁿ", "012
 _SYMBOLS = {"π": "\\pi ", "∞": "\\infty ", "≤": "\\le ", "≥": "\\ge ", "≠": "\\ne ", "×": "\\times ", "·": "\\cdot ",
             "⋅": "\\cdot ", "−": "-", "–": "-", "÷": "\\div ", "±": "\\pm ", "∓": "\\mp ", "∪": "\\cup ",
             "∩": "\\cap ", "∈": "\\in ", "∅": "\\emptyset ", "θ": "\\theta ", "α": "\\alpha ", "β": "\\beta ",
-            "°": "", "′": "'", "⁄": "/"}  # fmt: skip
+            "°": "^{\\circ}", "′": "'", "⁄": "/"}  # fmt: skip
 _SQRT = re.compile(r"√\s*(\([^()]*\)|\{[^{}]*\}|\d+(?:\.\d+)?|\\?[A-Za-z]\w*)")
 
 # Commands written with a doubled backslash (an escaping slip): `\\frac` means `\frac`.
@@ -36,21 +36,33 @@ _WRAPPERS = [
 _CLEANUPS = [
     (re.compile(r"\\mathrm\{e\}|\\text\{e\}|\\operatorname\{e\}"), "e"),
     (re.compile(r"\\(?:mathrm|mathbf|textbf|mathit|textrm|mathsf|boldsymbol|mbox)\{([^{}]*)\}"), r"\1"),
-    (re.compile(r"\\q?quad"), " "),
-    (re.compile(r"\\[,;!: ]|~"), " "),
-    (re.compile(r"\\left\b|\\right\b|\\[Bb]igg?[lr]?\b|\\displaystyle\b"), ""),
     (re.compile(r"\\[dtc]frac\b"), r"\\frac"),
     (re.compile(r"\\leqslant\b|\\leq\b"), r"\\le "),
     (re.compile(r"\\geqslant\b|\\geq\b"), r"\\ge "),
     (re.compile(r"\\neq\b"), r"\\ne "),
-    (re.compile(r"\^\s*\{?\\circ\}?|\\degree\b|\^\s*\{\s*\\text\{\s*o\s*\}\s*\}"), ""),
-    (re.compile(r"\\\$|\$|€|£|¥|\\[()\[\]]"), ""),
+    (re.compile(r"\\\$|\$|€|£|¥|(?<!\\)\\[()\[\]]"), ""),  # never the `\\` of a row break `\\[2pt]`
     (re.compile(r"\\%"), "%"),
     (re.compile(r"\\text\{\s*(?:percent|pct|percentage)\s*\}|(?<=[\d}\s])(?:percent|pct|percentage)\b"), "%"),
     (re.compile(r"\s+%"), "%"),
 ]
+_DEGREES = re.compile(r"\^\s*\{?\\circ\}?|\\degree\b|\^\s*\{\s*\\text\{\s*o\s*\}\s*\}")
+# Fallback when the text is not well-formed LaTeX: spacing macros, never the row break `\\\\`.
+_SPACING = re.compile(r"(?<!\\)\\(?:[,;!: ]|q?quad\b)|~")
+_SIZING = re.compile(r"\\left\b|\\right\b|\\[Bb]igg?[lr]?\b|\\displaystyle\b")
 # Separators inside a number: `11,\!111`, `14{,}916`, `1\,000` (spaces are handled in `_group_digits`).
-_GROUPED = re.compile(r"(?<=\d)(?:\{,\}|,\s*\\!\s*|\s*\\[,!;: ]\s*)(?=\d{3}(?!\d))")
+_GROUPED = re.compile(
+    r"(?<=\d)(?:\{,\}|(?:\s|\\[,;: ]|~)*,(?:\s|\\[,;: ]|~)*\\!(?:\s|\\[,;: ]|~)*|\s*\\[,!;: ]\s*)(?=\d{3}(?!\d))"
+)
+# Whitespace that LaTeX ignores: between a macro and its argument (`\frac {1}`), just inside
+# braces (`{ 1 }`), and around `_` and `^` (`x _ { 1 }`, `10 ^ { 23 }`).
+_IGNORED_SPACE = [
+    (re.compile(r"(\\[A-Za-z]+)\s+(?=[{\[])"), r"\1"),
+    (re.compile(r"(?<!\\)\{\s+"), "{"),
+    (re.compile(r"(?<=\})\s+(?=\{)"), ""),
+    (re.compile(r"\s+\}"), "}"),
+    (re.compile(r"\s*([_^])\s*"), r"\1"),
+]
+_TRAILING_BREAK = re.compile(r"(?:\s*\\\\)+\s*$")  # `185\\`: a line break after an answer is no part of it
 _PLAIN_THOUSANDS = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?")
 _SPACED_THOUSANDS = re.compile(r"[+-]?\d{1,3}(?: \d{3})+(?:\.\d+)?")
 
@@ -84,10 +96,18 @@ def strip_wrappers(text: str) -> str:
     return text
 
 
+def escaped(text: str, index: int) -> bool:
+    """Is `text[index]` escaped: after an odd number of backslashes (`\\}` is, `\\\\}` is not)?"""
+    start = index
+    while start > 0 and text[start - 1] == "\\":
+        start -= 1
+    return (index - start) % 2 == 1
+
+
 def _balanced(text: str) -> bool:
     depth = 0
     for index, char in enumerate(text):
-        if char in "{}" and index > 0 and text[index - 1] == "\\":
+        if char in "{}" and escaped(text, index):
             continue
         depth += {"{": 1, "}": -1}.get(char, 0)
         if depth < 0:
@@ -114,18 +134,46 @@ def unbox(text: str) -> str:
             return text
         depth, end = 1, match.end()
         while end < len(text) and depth:
-            depth += {"{": 1, "}": -1}.get(text[end], 0) if text[end - 1] != "\\" else 0
+            depth += 0 if escaped(text, end) else {"{": 1, "}": -1}.get(text[end], 0)
             end += 1
         inner = text[match.end() : end - 1] if depth == 0 else text[match.end() :]
         text = text[: match.start()] + inner + text[end:]
+
+
+def ignore_spaces(text: str) -> str:
+    """Spaces LaTeX ignores, gone: `\\frac {1} {2}`, `{ 1 }`, `x _ { 1 }`, `10 ^ { 23 }`."""
+    for pattern, replacement in _IGNORED_SPACE:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def degrees(text: str) -> str:
+    """Degree signs go, except inside a trigonometric function (`\\sin(90^\\circ - x)`), where
+    the parser reads them as π/180."""
+    from vibecli.verify.expressions import TRIG_CALL
+
+    if TRIG_CALL.search(text):
+        return _DEGREES.sub(lambda _: "^{\\circ}", text)
+    return _DEGREES.sub("", text)
+
+
+def despaced(text: str) -> str:
+    """Spacing, sizing, formatting and colour macros read with the LaTeX tokenizer (a regex for
+    spacing only, when the text is broken LaTeX)."""
+    from vibecli.verify.latex_read import despace, unformat
+
+    read = despace(text)
+    return unformat(read) if read is not None else _SIZING.sub("", _SPACING.sub(" ", text))
 
 
 def normalize(text: str) -> str:
     """The answer in one canonical written form (still text; parsing comes after)."""
     text = unicode_math(text)
     text = _DOUBLED.sub(lambda _: "\\", text)
-    text = _GROUPED.sub("", unbox(strip_wrappers(text)))
+    text = ignore_spaces(text)
+    # Spacing macros become spaces, which may then stand where LaTeX ignores them: `^\:{\circ}`.
+    text = degrees(ignore_spaces(despaced(_GROUPED.sub("", unbox(strip_wrappers(text))))))
     for pattern, replacement in _CLEANUPS:
         text = pattern.sub(replacement, text)
-    text = strip_wrappers(" ".join(text.split()))
+    text = strip_wrappers(_TRAILING_BREAK.sub("", " ".join(text.split())))
     return group_digits(text)

@@ -12,13 +12,17 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass, replace
-from fractions import Fraction
 from typing import Any, Literal
 
-from vibecli.verify.normalize import normalize
-from vibecli.verify.plain import CONSTANTS, FUNCTIONS, ParseFailure, plain_to_sympy
+from vibecli.verify.decimals import DecimalLiteral, parse_decimal
+from vibecli.verify.expressions import KNOWN_NAMES, TEXT_MACRO, imaginary_unit, to_sympy, words
+from vibecli.verify.guard import ignored_literal, normalization_loss, structure_loss
+from vibecli.verify.latex_read import matrix_cells
+from vibecli.verify.normalize import normalize, unicode_math
+from vibecli.verify.plain import ParseFailure
 from vibecli.verify.structure import (
     assignments,
+    clock,
     enclosed,
     expand_plus_minus,
     has_relation,
@@ -31,18 +35,18 @@ from vibecli.verify.structure import (
     top_level,
 )
 
-__all__ = ["Answer", "DecimalLiteral", "ParseFailure", "imaginary_unit", "parse_answer", "split_top_level", "to_sympy"]
+__all__ = [
+    "Answer",
+    "DecimalLiteral",
+    "ParseFailure",
+    "imaginary_unit",
+    "parse_answer",
+    "parse_decimal",
+    "split_top_level",
+    "to_sympy",
+]
 
 Kind = Literal["choice", "text", "scalar", "tuple", "list", "interval", "relation", "equation", "matrix", "ratio"]
-
-
-@dataclass(frozen=True)
-class DecimalLiteral:
-    """A decimal as written: its exact value and its significant digits."""
-
-    value: Fraction
-    digits: int
-    places: int  # digits after the decimal point (negative for `1.2e5`-style magnitudes)
 
 
 @dataclass(frozen=True)
@@ -71,12 +75,12 @@ class Answer:
         return prefix + str(self.value) + ("%" if self.percent else "")
 
 
-_CHOICE = re.compile(r"^\(?([A-J])\)?[.:]?$")
+_CHOICE = re.compile(r"^\(?\s*([A-J])\s*\)?[.:]?$|^\(?([A-J])[.:)]\s+\S")  # `C`, `(C)`, `C. x = 42`
+_APPROX = re.compile(r"\\approx(?![A-Za-z])")
 _EMPTY = re.compile(r"\\emptyset|\\varnothing|\\\{\s*\\\}|no (?:real )?solutions?|none", re.IGNORECASE)
-_DECIMAL = re.compile(r"^([+-]?)(\d*)(?:\.(\d+))?(?:\s*(?:e|E|\\times\s*10\^|\*\s*10\^)\{?([+-]?\d+)\}?)?$")
 _INTEGER = re.compile(r"[+-]?\d+")
 _BASE = re.compile(r"(\d+)_\{?(\d{1,2})\}?")
-_TIME = re.compile(r"\d{1,2}(?::\d{2})+")
+_MIXED = re.compile(r"([+-]?)(\d+)\s+(\d+)/(\d+)")  # `1 1/2`, a mixed number (`1\frac{1}{2}` is LaTeX's)
 _RATIO = re.compile(r"(?<![\\:]):(?!=)")
 _UNION = re.compile(r"\\cup(?![A-Za-z])")
 _IN = re.compile(r"\\in(?![A-Za-z])")
@@ -84,33 +88,25 @@ _GROUP = re.compile(r";")
 _LIST_SEPARATOR = re.compile(r"[,;]")
 # A unit after a value: `10 \text{ cm}`, `35 cm^2`, `3 hours`.
 _UNIT = re.compile(
-    r"^(.*?[\d}).a-zA-Z])\s*(?:\\(?:text|mathrm|textrm|mbox)\{\s*[A-Za-z][A-Za-z .]*\}|\s[A-Za-z]{2,}(?:\s+[A-Za-z]+)*)"
+    r"^(.*?[\d}).a-zA-Z])\s*(?:\\(?:text|textnormal|mathrm|textrm|mbox)\{\s*[A-Za-z][A-Za-z .]*\}"
+    r"|\s[A-Za-z]{2,}(?:\s+[A-Za-z]+)*)"
     r"(?:\^\{?\d\}?)?$"
 )
-_KNOWN_NAMES = frozenset(FUNCTIONS + CONSTANTS + ("arcsin", "arccos", "arctan", "lg", "max", "min", "mod", "det",
-                                                  "sgn", "ceil", "deg"))  # fmt: skip
-_WORD = re.compile(r"(?<![\\A-Za-z])(?:[A-Za-z]*[a-z][A-Za-z]{2,}|[A-Z][a-z]+)(?![A-Za-z])")
-_TEXT_MACRO = re.compile(r"\\(?:text|textbf|textit|mbox|textrm)\{([^{}]*)\}")
-
-
-def parse_decimal(text: str) -> DecimalLiteral | None:
-    """`3.14`, `-0.0025`, `.4`, `6.02e23`, `6.02 \\times 10^{23}` as written; None for integers."""
-    match = _DECIMAL.match(text.replace(" ", "") if "times" not in text else text)
-    if not match or not (match.group(2) or match.group(3)):
-        return None
-    sign, whole, fraction, exponent = match.groups()
-    whole, fraction = whole or "0", fraction or ""
-    if not fraction and exponent is None:
-        return None  # an integer: exact, not a decimal
-    digits_text = (whole + fraction).lstrip("0") or "0"
-    value = Fraction(int(whole + fraction), 10 ** len(fraction)) * Fraction(10) ** int(exponent or 0)
-    return DecimalLiteral(-value if sign == "-" else value, len(digits_text), len(fraction) - int(exponent or 0))
 
 
 @functools.lru_cache(maxsize=8192)
 def parse_answer(text: str) -> Answer:
-    """Parse one answer (cached). Raises ParseFailure when it is not readable mathematics."""
-    return _parse(normalize(text))
+    """Parse one answer (cached). Raises ParseFailure when it is not readable mathematics, or
+    when the reading lost something the text says (vibecli.verify.guard)."""
+    normalized = normalize(text)
+    loss = normalization_loss(unicode_math(text), normalized)
+    if loss:
+        raise ParseFailure(loss)
+    answer = _parse(normalized)
+    loss = structure_loss(answer)
+    if loss:
+        raise ParseFailure(loss)
+    return answer
 
 
 def _parse(text: str) -> Answer:
@@ -121,7 +117,10 @@ def _parse(text: str) -> Answer:
         return Answer("list", (), text, braces=True)
     choice = _CHOICE.match(text)
     if choice:
-        return Answer("choice", choice.group(1), text)
+        return Answer("choice", choice.group(1) or choice.group(2), text)
+    approximately = split_at(text, _APPROX)
+    if len(approximately) == 2 and (decimal := parse_decimal(approximately[1])) is not None:
+        return _approximated(_parse(approximately[0]), decimal, text)  # `\\frac{\\sqrt{3}}{3} \\approx 0.577`
     groups = [g for g in split_at(text, _GROUP) if g]
     if len(groups) > 1:
         return _list([_group(g) for g in groups], text)
@@ -129,6 +128,19 @@ def _parse(text: str) -> Answer:
     if len(items) > 1:
         return _list([_parse(item) for item in items], text)
     return _labelled(text) or _single(text)
+
+
+def _approximated(exact: Answer, decimal: DecimalLiteral, source: str) -> Answer:
+    """The exact value, when the decimal after `\\approx` agrees with it to its last digit."""
+    if exact.kind != "scalar" or getattr(exact.value, "free_symbols", True):
+        raise ParseFailure(f"'{source[:60]}' approximates something that is not a number")
+    from sympy import Rational
+
+    written = Rational(decimal.value.numerator, decimal.value.denominator)
+    gap = abs((exact.value - written).evalf(30))
+    if not (gap.is_comparable and gap < Rational(10) ** (-decimal.places)):
+        raise ParseFailure(f"'{source[:60]}' states a value and a different approximation")
+    return exact
 
 
 def _list(items: list[Answer], source: str) -> Answer:
@@ -168,7 +180,7 @@ def _labelled(text: str) -> Answer | None:
     if not name or not value:
         raise ParseFailure(f"'{text}' has an empty side")
     if not is_label(name):
-        return _parse(value) if len(parts) > 2 else None
+        return _parse(value) if len(parts) > 2 else _stated_value(name, value)
     if len(parts) == 2 and is_single_symbol(name) and _mentions(value, name):
         return None  # `x = 2x - 5`: an equation in x, not a value for it
     answer = _parse(value)
@@ -178,11 +190,37 @@ def _labelled(text: str) -> Answer | None:
     return replace(answer, label=label, label_source=name)
 
 
+def _stated_value(left: str, right: str) -> Answer | None:
+    """`\\sqrt{4} = 2`, `\\binom{5}{2} = 10`: a computation and the constant it comes to, read
+    as that constant; None for an equation in unknowns (`2x + 3 = 7`). A false statement
+    (`\\sqrt{4} = 3`) is refused rather than read either way."""
+    try:
+        stated = _parse(right)
+    except ParseFailure:
+        return None
+    if stated.kind != "scalar" or getattr(stated.value, "free_symbols", True):
+        return None
+    try:
+        computed = imaginary_unit(to_sympy(left))
+    except ParseFailure:
+        # Unreadable (`17 \\bmod 5`): only when it names no variable at all.
+        return None if re.search(r"[A-Za-z]", re.sub(r"\\[A-Za-z]+", "", left)) else stated
+    if not hasattr(computed, "free_symbols") or computed.free_symbols:
+        return None
+    gap = abs((computed.doit() - stated.value).evalf(30))
+    if not (gap.is_number and gap.is_comparable and gap <= 1e-20 * (1 + abs(stated.value.evalf(30)))):
+        raise ParseFailure(f"'{left} = {right}' states two different values")
+    return stated
+
+
 def _mentions(text: str, symbol: str) -> bool:
     return re.search(rf"(?<![A-Za-z\\]){re.escape(symbol.strip())}(?![A-Za-z])", text) is not None
 
 
 def _single(text: str) -> Answer:
+    cells = matrix_cells(text)
+    if cells is not None:
+        return _matrix(cells, text)
     around = enclosed(text)
     if around is not None:
         return _bracketed(*around, text)
@@ -248,12 +286,24 @@ def _union(text: str) -> Answer:
     return Answer("interval", Union(*sets), text)
 
 
+def _matrix(cells: list[list[str]], source: str) -> Answer:
+    """A matrix from its cells as the tokenizer found them: the shape is what `\\\\` and `&` say."""
+    from sympy import Matrix
+
+    if not cells or len({len(row) for row in cells}) != 1 or not all(all(row) for row in cells):
+        raise ParseFailure(f"'{source[:60]}' is not a rectangular matrix")
+    entries = [[_parse(cell) for cell in row] for row in cells]
+    if any(entry.kind != "scalar" for row in entries for entry in row):
+        raise ParseFailure(f"'{source[:60]}' has an entry that is not a number or expression")
+    return Answer("matrix", Matrix([[entry.value for entry in row] for row in entries]), source)
+
+
 def _relation(text: str) -> Answer:
     return Answer("relation", (to_sympy(text),), text)
 
 
 def _ratio(text: str) -> Answer:
-    if _TIME.fullmatch(text) and re.search(r":0", text):
+    if clock(text) and (text.count(":") == 2 or re.search(r":\s*0", text)):
         return Answer("text", text, text)  # a time of day, `12:00`, is not the ratio 12:0
     parts = [_parse(part) for part in split_at(text, _RATIO)]
     if any(p.kind != "scalar" or p.value == 0 for p in parts):
@@ -265,29 +315,39 @@ def _leaf(text: str) -> Answer:
     percent = text.endswith("%")
     text = text.removesuffix("%").strip()
     unit = _UNIT.match(text)
-    if unit and not _words(unit.group(1)):
+    if unit and not words(unit.group(1)) and _is_unit(text[unit.end(1) :]):
         text = unit.group(1).strip()
     variants = expand_plus_minus(text)
     if len(variants) > 1:
         return Answer("list", tuple(_leaf(v + ("%" if percent else "")) for v in variants), text)
-    if _words(text):
-        return Answer("text", " ".join(_TEXT_MACRO.sub(r"\1", text).lower().split()).strip(" .,"), text)
+    if words(text):
+        return Answer("text", " ".join(TEXT_MACRO.sub(r"\1", text).lower().split()).strip(" .,"), text)
     decimal = parse_decimal(text)
     if decimal is not None:
         from sympy import Rational
 
         value = Rational(decimal.value.numerator, decimal.value.denominator)
         return Answer("scalar", value, text, percent=percent, decimal=decimal)
-    return _classify(_number(text) or to_sympy(text), text, percent)
+    number = _number(text)
+    return _classify(number if number is not None else _expression(text), text, percent)
 
 
-def _words(text: str) -> list[str]:
-    """Words (not names of functions or constants, not LaTeX commands) in `text`."""
-    text = re.sub(r"\\(?:begin|end|operatorname)\{[^{}]*\}", " ", text)
-    plain = _TEXT_MACRO.sub(lambda m: f" {m.group(1)} " if len(m.group(1).strip()) > 1 else "", text)
-    return [w for w in _WORD.findall(plain) if w.lower() not in _KNOWN_NAMES] + [
-        m.group(1) for m in _TEXT_MACRO.finditer(text) if re.search(r"[A-Za-z]{2,}", m.group(1))
-    ]
+def _expression(text: str) -> Any:
+    """An expression, refused when its reading ignores one of its numbers (the guard)."""
+    value = to_sympy(text)
+    loss = ignored_literal(text, value, to_sympy)
+    if loss:
+        raise ParseFailure(loss)
+    return value
+
+
+def _is_unit(tail: str) -> bool:
+    """`cm`, `square units`, `\\text{ miles}` after a value are a unit; `ln x`, `pi`, `sin x`
+    are mathematics, and a one-letter word is a variable."""
+    if tail.strip().startswith("\\"):
+        return True
+    names = re.findall(r"[A-Za-z]+", tail)
+    return all(len(name) >= 2 and name not in KNOWN_NAMES and name.lower() not in KNOWN_NAMES for name in names)
 
 
 def _number(text: str) -> Any:
@@ -296,6 +356,12 @@ def _number(text: str) -> Any:
 
     if _INTEGER.fullmatch(text):
         return Integer(int(text))
+    mixed = _MIXED.fullmatch(text)
+    if mixed and int(mixed.group(3)) < int(mixed.group(4)):
+        from sympy import Rational
+
+        value = int(mixed.group(2)) + Rational(int(mixed.group(3)), int(mixed.group(4)))
+        return -value if mixed.group(1) == "-" else value
     base = _BASE.fullmatch(text)
     if base and 2 <= int(base.group(2)) <= 36 and all(int(d, 36) < int(base.group(2)) for d in base.group(1)):
         return Integer(int(base.group(1), int(base.group(2))))
@@ -323,50 +389,3 @@ def _classify(value: Any, source: str, percent: bool) -> Answer:
     if hasattr(value, "free_symbols"):
         return Answer("scalar", imaginary_unit(value), source, percent=percent)
     raise ParseFailure(f"unsupported answer form: {type(value).__name__}")
-
-
-def imaginary_unit(expr: Any) -> Any:
-    """`i` is the imaginary unit when nothing else in the expression is a variable."""
-    from sympy import I, Symbol
-
-    names = {s.name for s in getattr(expr, "free_symbols", ())}
-    return expr.subs(Symbol("i"), I) if names == {"i"} else expr
-
-
-_DECIMAL_IN_TEXT = re.compile(r"(?<![\w.])(\d+)\.(\d+)(?![\w.])")
-
-
-def to_sympy(text: str) -> Any:
-    """LaTeX (anything with a backslash or braces) via latex2sympy2_extended; plain text through
-    the guarded SymPy parser, falling back to LaTeX for forms only LaTeX reads. Words are refused."""
-    words = _words(text)
-    if words:
-        raise ParseFailure(f"'{words[0]}' is a word, not mathematics")
-    latex = bool(re.search(r"[\\{}]", text))
-    # Decimals inside expressions become exact fractions: `10\sqrt{10.5}` is 10·√(21/2).
-    exact = _DECIMAL_IN_TEXT.sub(
-        lambda m: (
-            f"{{\\frac{{{m.group(1)}{m.group(2)}}}{{1{'0' * len(m.group(2))}}}}}"
-            if latex
-            else f"({m.group(1)}{m.group(2)}/1{'0' * len(m.group(2))})"
-        ),
-        text,
-    )
-    if latex or re.search(r"[<>]", text):  # LaTeX reads chains and f(x) in relations better
-        return _latex(exact)
-    try:
-        return plain_to_sympy(exact)
-    except ParseFailure:
-        return _latex(text)
-
-
-def _latex(text: str) -> Any:
-    from latex2sympy2_extended import NormalizationConfig, latex2sympy
-
-    config = NormalizationConfig(
-        basic_latex=True, units=True, malformed_operators=True, nits=True, boxed="all", equations=False
-    )
-    try:
-        return latex2sympy(text, normalization_config=config)
-    except Exception as exc:  # the ANTLR parser raises many types; any of them means "not readable"
-        raise ParseFailure(f"cannot parse LaTeX: {str(exc).splitlines()[0][:120]}") from None

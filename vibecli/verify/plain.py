@@ -20,7 +20,7 @@ class ParseFailure(ValueError):
 
 # Names plain-text answers may use, mapped to SymPy by `_plain_namespace`.
 FUNCTIONS = ("sqrt", "sin", "cos", "tan", "cot", "sec", "csc", "asin", "acos", "atan", "sinh", "cosh", "tanh",
-             "exp", "log", "ln", "abs", "factorial", "binomial", "floor", "ceiling", "gcd", "lcm")  # fmt: skip
+             "exp", "log", "ln", "abs", "factorial", "binomial", "floor", "ceiling", "gcd", "lcm", "Abs")  # fmt: skip
 CONSTANTS = ("pi", "e", "E", "I", "oo", "inf", "infinity")
 _ALLOWED_OPS = {"+", "-", "*", "/", "**", "^", "(", ")", "[", "]", ",", "=", "<", ">", "<=", ">=", "!", "%", "==", "."}
 

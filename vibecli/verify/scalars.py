@@ -138,15 +138,15 @@ def exact_compare(g: Any, p: Any) -> Verdict:
     if difference.is_Rational:
         return no("different values")
     scale = max(_magnitude(g), _magnitude(p), 1.0)
-    rough = difference.evalf(30)
-    if rough.is_number and rough.is_comparable and abs(rough) > scale * 1e-20:
+    rough = abs(difference.evalf(30))  # the size of a complex difference is real: `3+4i` vs `3-4i`
+    if rough.is_number and rough.is_comparable and rough > scale * 1e-20:
         return no("different values")
     if difference.expand() == 0:
         return yes("symbolically equal")
-    fine = difference.evalf(200 + int(math.log10(scale)))
+    fine = abs(difference.evalf(200 + int(math.log10(scale))))
     if not fine.is_number or not fine.is_comparable:
         return undecided("could not evaluate the difference")
-    return yes("numerically equal to 150 digits") if abs(fine) <= scale * 1e-150 else no("different values")
+    return yes("numerically equal to 150 digits") if fine <= scale * 1e-150 else no("different values")
 
 
 def _magnitude(value: Any) -> float:

@@ -31,6 +31,7 @@ _ONE_LABEL = (
 )
 _LABEL = re.compile(rf"(?:{_ONE_LABEL})(?:\s*:\s*(?:{_ONE_LABEL}))*|\\frac\{{(?:{_ONE_LABEL})\}}\{{(?:{_ONE_LABEL})\}}")
 _SINGLE_SYMBOL = re.compile(_SYMBOL)
+_TIME = re.compile(r"\d{1,2}(?::\d{2})+")
 
 
 def depths(text: str) -> list[int]:
@@ -130,3 +131,14 @@ def expand_plus_minus(text: str) -> list[str]:
     plus = re.sub(r"\\mp(?![A-Za-z])", "-", re.sub(r"\\pm(?![A-Za-z])", "+", text))
     minus = re.sub(r"\\mp(?![A-Za-z])", "+", re.sub(r"\\pm(?![A-Za-z])", "-", text))
     return [plus, minus]
+
+
+def clock(text: str) -> str | None:
+    """`20:34` or `20:34:00` as the time `20:34:00`; None when it is no time of day."""
+    text = re.sub(r"\s*:\s*", ":", text.strip())  # `12 : 00` is `12:00`
+    if not _TIME.fullmatch(text):
+        return None
+    parts = [int(p) for p in text.split(":")]
+    if len(parts) > 3 or parts[0] > 24 or any(p >= 60 for p in parts[1:]):
+        return None
+    return ":".join(f"{p:02d}" for p in [*parts, 0, 0][:3])
