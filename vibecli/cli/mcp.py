@@ -111,6 +111,7 @@ def _serve(
     from vibecli.mcp.checks import Checkers
     from vibecli.mcp.engine import SharedEngine
     from vibecli.mcp.server import create_server, one_line_logs, stderr_log
+    from vibecli.mcp.stdio import exit_regardless
     from vibecli.mcp.transport import HTTP_PATH, serve_http, serve_stdio
     from vibecli.prompting.templates import load_templates
     from vibecli.reasoning.solve import select_template
@@ -123,6 +124,7 @@ def _serve(
     name = engine.check()
     sock = _listen(host, port) if transport == "http" else None
     checkers = Checkers(workers=check_workers)
+    stdio_exit: int | None = None
     try:
         if preload:
             with stdout_to_stderr():
@@ -133,9 +135,9 @@ def _serve(
         one_line_logs()
         if sock is None:
             stderr_log(f"{name} ({where}) over stdio · pid {os.getpid()}")
-            code = serve_stdio(server, shutdown_timeout_s=shutdown_timeout, log=stderr_log)
-            if code:
-                raise typer.Exit(code)
+            stdio_exit = serve_stdio(server, shutdown_timeout_s=shutdown_timeout, log=stderr_log)
+            if stdio_exit:
+                raise typer.Exit(stdio_exit)
             return
         shown_host = f"[{host}]" if ":" in host else host
         stderr_log(f"{name} ({where}) on http://{shown_host}:{sock.getsockname()[1]}{HTTP_PATH} · "
@@ -147,5 +149,7 @@ def _serve(
     finally:
         engine.close()
         checkers.close()
+        if stdio_exit is not None:
+            exit_regardless(stdio_exit)
         if sock is not None:
             sock.close()

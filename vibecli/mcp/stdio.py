@@ -50,7 +50,7 @@ def _take_stdio() -> tuple[int, int, Callable[[], None]]:
     def restore() -> None:
         os.dup2(saved_in, 0)
         os.dup2(saved_out, 1)
-        for fd in (saved_in, saved_out, protocol_out):  # protocol_in stays open: the reader may block on it
+        for fd in (saved_in, saved_out):  # the protocol's stay open: a thread may still block on them
             os.close(fd)
 
     return protocol_in, protocol_out, restore
@@ -128,9 +128,9 @@ async def serve_stdio_async(server: VibeMCPServer, *, shutdown_timeout_s: float,
     async def write_messages() -> None:
         async for session_message in write_reader:
             message = session_message.message
-            if isinstance(message, types.JSONRPCResponse | types.JSONRPCError):
-                in_flight.discard(message.id)
             await write(message.model_dump_json(by_alias=True, exclude_unset=True))
+            if isinstance(message, types.JSONRPCResponse | types.JSONRPCError):
+                in_flight.discard(message.id)  # written: a drain may end now
 
     async def write_replies() -> None:
         async for text in replies:
@@ -170,6 +170,14 @@ async def serve_stdio_async(server: VibeMCPServer, *, shutdown_timeout_s: float,
 async def _run_server(server: VibeMCPServer, read_stream: Any, write_stream: Any) -> None:
     lowlevel = server._lowlevel_server  # the SDK's own `run_stdio_async` does the same
     await lowlevel.run(read_stream, write_stream, lowlevel.create_initialization_options())
+
+
+def exit_regardless(code: int, after_s: float = 1.0) -> None:
+    """End the process with `code` in `after_s` seconds even if a thread still blocks it (a write
+    to a client that stopped reading, an abandoned call): the interpreter waits for them all."""
+    timer = threading.Timer(after_s, os._exit, args=(code,))
+    timer.daemon = True
+    timer.start()
 
 
 def _error(request_id: Any, code: int, message: str) -> str:
