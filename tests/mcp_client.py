@@ -171,3 +171,17 @@ class RawServer:
     @property
     def pid(self) -> int:
         return self.process.pid
+
+
+def start_server(args: list[str], log: Path, announced: str) -> tuple[subprocess.Popen[bytes], re.Match[str]]:
+    """`vibe ARGS` in the background, stderr to `log`, once a line there matches `announced`
+    (its start line, with the address)."""
+    with log.open("w") as stderr:
+        process = subprocess.Popen([sys.executable, "-m", "vibecli", *args], stdin=subprocess.DEVNULL,
+                                   stdout=subprocess.DEVNULL, stderr=stderr,
+                                   preexec_fn=ctrl_c_as_on_a_terminal)  # fmt: skip
+    deadline = time.monotonic() + 120
+    while not (match := re.search(announced, log.read_text())):
+        assert process.poll() is None and time.monotonic() < deadline, log.read_text()
+        time.sleep(0.1)
+    return process, match

@@ -4,18 +4,14 @@ request whose Host or Origin does not name the server is refused; and the API ke
 from __future__ import annotations
 
 import ipaddress
-import re
 import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import httpx2
 import pytest
-from mcp_client import ctrl_c_as_on_a_terminal
+from mcp_client import start_server
 
 from vibecli.mcp.transport import bearer_token
 from vibecli.serve.hosts import AllowedHosts, host_part
@@ -41,15 +37,8 @@ def _outward_address() -> str | None:
 def _serving(*command: str, tmp_path: Path) -> Iterator[tuple[str, int]]:
     """The server's (address, port), from its start line; it is stopped with Ctrl-C afterwards."""
     log = tmp_path / "stderr.log"
-    with log.open("w") as stderr:
-        process = subprocess.Popen([sys.executable, "-m", "vibecli", *command, "--port", "0"],
-                                   stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr,
-                                   preexec_fn=ctrl_c_as_on_a_terminal)  # fmt: skip
+    process, match = start_server([*command, "--port", "0"], log, r"on http://([^\s/]+):(\d+)/")
     try:
-        deadline = time.monotonic() + 120
-        while not (match := re.search(r"on http://([^\s/]+):(\d+)/", log.read_text())):
-            assert process.poll() is None and time.monotonic() < deadline, log.read_text()
-            time.sleep(0.1)
         yield match.group(1), int(match.group(2))
     finally:
         process.send_signal(2)

@@ -4,7 +4,6 @@ command's usage errors."""
 from __future__ import annotations
 
 import json
-import re
 import signal
 import socket
 import subprocess
@@ -19,7 +18,7 @@ import httpx2
 import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
-from mcp_client import ctrl_c_as_on_a_terminal
+from mcp_client import start_server
 from procfs import process_tree, running
 from typer.testing import CliRunner
 
@@ -33,16 +32,8 @@ runner = CliRunner()
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     """`vibe mcp --model demo` over HTTP with an API key (on loopback, where a key is optional)."""
     log = tmp_path_factory.mktemp("mcp-http") / "stderr.log"
-    with log.open("w") as stderr:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "vibecli", "mcp", "--model", "demo", "--transport", "http", "--port", "0",
-             "--api-key", KEY, "-t", "0"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr, preexec_fn=ctrl_c_as_on_a_terminal,
-        )  # fmt: skip
-    deadline = time.monotonic() + 60
-    while not (match := re.search(r"on (http://127\.0\.0\.1:\d+/mcp)", log.read_text())):
-        assert process.poll() is None and time.monotonic() < deadline, log.read_text()
-        time.sleep(0.1)
+    args = ["mcp", "--model", "demo", "--transport", "http", "--port", "0", "--api-key", KEY, "-t", "0"]
+    process, match = start_server(args, log, r"on (http://127\.0\.0\.1:\d+/mcp)")
     yield match.group(1), log
     tree = process_tree(process.pid)
     process.send_signal(signal.SIGINT)

@@ -4,10 +4,8 @@ malformed input gets JSON-RPC errors, never a traceback."""
 
 from __future__ import annotations
 
-import re
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -15,7 +13,7 @@ from pathlib import Path
 
 import httpx2
 import pytest
-from mcp_client import RawServer, ctrl_c_as_on_a_terminal, sandboxes
+from mcp_client import RawServer, sandboxes, start_server
 from procfs import running
 
 FOREVER = {"code": "while True: pass", "tests": [{"input": "", "output": ""}] * 20, "timeout_s": 30}
@@ -162,16 +160,9 @@ def test_malformed_input_gets_json_rpc_errors_and_one_log_line(raw: RawServer) -
 
 def _http_server(tmp_path: Path, *extra: str) -> tuple[httpx2.URL, subprocess.Popen[bytes], Path]:
     log = tmp_path / "http.log"
-    with log.open("w") as stderr:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "vibecli", "mcp", "--model", "demo", "--transport", "http", "--port", "0", *extra],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr, preexec_fn=ctrl_c_as_on_a_terminal,
-        )  # fmt: skip
-    deadline = time.monotonic() + 60
-    while not (match := re.search(r"on (http://\S+/mcp)", log.read_text())):
-        assert process.poll() is None and time.monotonic() < deadline, log.read_text()
-        time.sleep(0.1)
-    return httpx2.URL(match.group(1)), process, log
+    args = ["mcp", "--model", "demo", "--transport", "http", "--port", "0", *extra]
+    process, started = start_server(args, log, r"on (http://\S+/mcp)")
+    return httpx2.URL(started.group(1)), process, log
 
 
 @pytest.mark.slow
