@@ -108,6 +108,23 @@ def test_the_key_is_a_bearer_token_and_a_refusal_names_realm_and_error(served: t
         assert 'error="invalid_token"' in challenge
 
 
+@pytest.mark.slow
+def test_client_errors_over_http_are_json_rpc_errors_without_a_traceback(served: tuple[str, Path]) -> None:
+    url, log = served
+    headers = {"Accept": "application/json, text/event-stream", "Authorization": f"Bearer {KEY}",
+               "Content-Type": "application/json"}  # fmt: skip
+    assert httpx2.post(url, content=b"{not json", headers=headers).json()["error"]["code"] == -32700
+
+    async def work(client: Client) -> None:
+        with pytest.raises(Exception, match="unknown prompt 'nope'"):
+            await client.get_prompt("nope", {})
+        with pytest.raises(Exception, match="needs the argument 'problem'"):
+            await client.get_prompt("math", {})
+
+    anyio.run(_session, url, KEY, work)
+    assert "Traceback" not in log.read_text()
+
+
 def test_a_non_loopback_host_needs_an_api_key() -> None:
     result = runner.invoke(app, ["mcp", "--model", "demo", "--transport", "http", "--host", "0.0.0.0"])
     assert result.exit_code == 2 and "--api-key" in result.stderr
