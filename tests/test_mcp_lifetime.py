@@ -109,6 +109,29 @@ def test_sigterm_cancels_what_outlives_the_shutdown_timeout(tmp_path: Path) -> N
 
 
 @pytest.mark.slow
+def test_ctrl_c_stops_a_draining_server_at_once(raw: RawServer) -> None:
+    raw.call(2, "verify_code", FOREVER)
+    sandbox = _running_sandbox(raw)
+    raw.process.send_signal(signal.SIGTERM)  # the call could run 10 s more (--shutdown-timeout)
+    _wait(lambda: "SIGTERM: finishing 1 call(s)" in raw.stderr.read_text(), "the drain to start")
+    raw.process.send_signal(signal.SIGINT)
+    code, seconds = raw.exit_within(30)
+    assert code == 130 and seconds < 2.0, (code, seconds, raw.stderr.read_text())
+    assert _gone_within(sandbox, 2.0), f"sandbox processes left: {running(sandbox)}"
+
+
+@pytest.mark.slow
+def test_sigterm_does_not_wait_for_a_cancelled_call(raw: RawServer) -> None:
+    raw.call(2, "verify_code", FOREVER)
+    _running_sandbox(raw)
+    raw.send({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 2}})
+    time.sleep(0.5)
+    raw.process.send_signal(signal.SIGTERM)
+    code, seconds = raw.exit_within(30)
+    assert code == 143 and seconds < 2.0, (code, seconds, raw.stderr.read_text())
+
+
+@pytest.mark.slow
 def test_a_cancelled_verify_code_kills_its_sandbox_and_starts_no_more_tests(raw: RawServer) -> None:
     raw.call(2, "verify_code", FOREVER)
     sandbox = _running_sandbox(raw)

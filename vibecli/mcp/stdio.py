@@ -25,6 +25,7 @@ from collections.abc import Callable
 from typing import Any
 
 import anyio
+import anyio.abc
 import anyio.from_thread
 import anyio.lowlevel
 import mcp_types as types
@@ -103,6 +104,8 @@ async def serve_stdio_async(server: VibeMCPServer, *, shutdown_timeout_s: float,
                 await replies_send.send(_error(message.id, SHUTTING_DOWN, "the server is shutting down"))
                 return
             in_flight.add(message.id)
+        elif isinstance(message, types.JSONRPCNotification) and message.method == "notifications/cancelled":
+            in_flight.discard((message.params or {}).get("requestId"))  # a cancelled call gets no answer
         await read_writer.send(SessionMessage(message))
 
     def read_stdin() -> None:
@@ -136,19 +139,21 @@ async def serve_stdio_async(server: VibeMCPServer, *, shutdown_timeout_s: float,
         async for text in replies:
             await write(text)
 
-    async def on_signals(scope: anyio.CancelScope) -> None:
+    async def drain(scope: anyio.CancelScope) -> None:
+        log(f"SIGTERM: finishing {len(in_flight.ids)} call(s) for up to {shutdown_timeout_s:g}s")
+        with anyio.move_on_after(shutdown_timeout_s):
+            await in_flight.idle.wait()
+        scope.cancel()
+
+    async def on_signals(group: anyio.abc.TaskGroup) -> None:
         with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
             async for signum in signals:
-                if signum == signal.SIGINT or draining[0]:
+                if signum == signal.SIGINT or draining[0]:  # Ctrl-C, or a second signal: stop now
                     exit_code[0] = INTERRUPTED if signum == signal.SIGINT else TERMINATED
-                    scope.cancel()
+                    group.cancel_scope.cancel()
                     return
                 exit_code[0], draining[0] = TERMINATED, True
-                log(f"SIGTERM: finishing {len(in_flight.ids)} call(s) for up to {shutdown_timeout_s:g}s")
-                with anyio.move_on_after(shutdown_timeout_s):
-                    await in_flight.idle.wait()
-                scope.cancel()
-                return
+                group.start_soon(drain, group.cancel_scope)
 
     async def until_stdin_ends(scope: anyio.CancelScope) -> None:
         await ended.wait()
@@ -156,7 +161,7 @@ async def serve_stdio_async(server: VibeMCPServer, *, shutdown_timeout_s: float,
 
     try:
         async with anyio.create_task_group() as group:
-            group.start_soon(on_signals, group.cancel_scope)
+            group.start_soon(on_signals, group)
             group.start_soon(until_stdin_ends, group.cancel_scope)
             group.start_soon(write_messages)
             group.start_soon(write_replies)
