@@ -106,7 +106,7 @@ def _serve(
     config: Config, *, transport: str, host: str, port: int, api_key: str | None, preload: bool, concurrency: int,
     max_queue: int, check_workers: int, shutdown_timeout: float, quiet: bool,
 ) -> None:  # fmt: skip
-    from vibecli.cli.serve import _listen, _terminated
+    from vibecli.cli.serve import SHUTDOWN_MARGIN_S, _listen, _terminated
     from vibecli.engine.exl2_runtime import stdout_to_stderr  # fd 1 to stderr: stdio's stdout is the protocol's
     from vibecli.mcp.checks import Checkers
     from vibecli.mcp.engine import SharedEngine
@@ -145,7 +145,7 @@ def _serve(
         # uvicorn drains on SIGTERM, then raises it again: end with 143 here, after the cleanup below.
         signal.signal(signal.SIGTERM, _terminated)
         serve_http(server, sock, host=host, api_key=api_key, shutdown_timeout_s=shutdown_timeout,
-                   on_shutdown=lambda: engine.drain(max(0.0, shutdown_timeout - 1.0)))  # fmt: skip
+                   on_shutdown=lambda: engine.drain(max(0.0, shutdown_timeout - SHUTDOWN_MARGIN_S)))  # fmt: skip
     finally:
         engine.close()
         checkers.close()
