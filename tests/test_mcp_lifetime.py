@@ -160,6 +160,24 @@ def test_a_quick_check_answers_within_1s_behind_a_slow_one(raw: RawServer) -> No
 
 
 @pytest.mark.slow
+def test_a_cancelled_slow_check_frees_its_lane_at_once(tmp_path: Path) -> None:
+    raw = RawServer("--model", "demo", "--check-workers", "1", stderr=tmp_path / "stderr.log")
+    raw.call(2, "check_equation", {"equation": "x = 1", "solution": "x = 1"})
+    raw.reply(2)
+    raw.call(3, "check_equation", SLOW_SYSTEM)
+    time.sleep(1.0)
+    raw.send({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 3}})
+    started = time.monotonic()
+    raw.call(4, "check_equation", {"equation": "x^2 = 4", "solution": "x = 2, x = -2"})
+    quick = raw.reply(4)
+    seconds = time.monotonic() - started
+    assert quick["result"]["structuredContent"]["verdict"] == "correct" and seconds < 1.0, (seconds, quick)
+    assert raw.process.stdin is not None
+    raw.process.stdin.close()
+    assert raw.exit_within(30)[0] == 0
+
+
+@pytest.mark.slow
 def test_malformed_input_gets_json_rpc_errors_and_one_log_line(raw: RawServer) -> None:
     raw.send("{not json")
     assert raw.reply(None)["error"]["code"] == -32700

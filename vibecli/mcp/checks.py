@@ -15,6 +15,7 @@ import re
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import anyio
@@ -47,47 +48,83 @@ def plural_reason(reason: str) -> str:
     return re.sub(r"\b(\d+) ((?:\w+ )?solution)\(s\)", lambda m: f"{m[1]} {m[2]}{'' if m[1] == '1' else 's'}", reason)
 
 
+@dataclass(eq=False)
+class _Job:
+    work: Callable[[WorkerPool], Any]
+    future: Future[Any] = field(default_factory=Future)
+    done: bool = False  # these two under the lanes' lock
+    retire: bool = False
+
+
 class _Lanes:
     """`count` daemon threads taking checks from one queue; each thread builds its own pool with
-    `make` on first use and keeps it (its worker processes die with the thread or the process)."""
+    `make` on first use and keeps it (its worker processes die with the thread or the process).
+
+    A check cancelled while it runs keeps its lane until its time limit: that lane retires after
+    it, and a fresh lane takes its place at once, so cancelled checks never hold up others.
+    """
 
     def __init__(self, name: str, count: int, make: Callable[[], WorkerPool]) -> None:
-        self._jobs: queue.SimpleQueue[tuple[Callable[[WorkerPool], Any], Future[Any]] | None] = queue.SimpleQueue()
-        self._make, self._lock = make, threading.Lock()
+        self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._name, self._make, self._lock = name, make, threading.Lock()
         self._pools: list[WorkerPool] = []
-        self._threads = [threading.Thread(target=self._serve, name=f"vibe-mcp-{name}-{index}", daemon=True)
-                         for index in range(count)]  # fmt: skip
-        for thread in self._threads:
-            thread.start()
+        self._threads: list[threading.Thread] = []
+        for _ in range(count):
+            self._add_lane()
 
     def submit(self, work: Callable[[WorkerPool], T]) -> Future[T]:
-        future: Future[T] = Future()
-        self._jobs.put((work, future))
-        return future
+        job = _Job(work)
+        self._jobs.put(job)
+        return job.future
+
+    async def run(self, work: Callable[[WorkerPool], T]) -> T:
+        """`work(pool)` on a lane; cancelling the call drops a waiting check or retires a running one's lane."""
+        import asyncio
+
+        job = _Job(work)
+        self._jobs.put(job)
+        try:
+            return await asyncio.wrap_future(job.future)
+        except anyio.get_cancelled_exc_class():
+            with self._lock:
+                if job.future.running() and not job.done:
+                    job.retire = True
+                    self._add_lane()
+            raise
+
+    def _add_lane(self) -> None:
+        thread = threading.Thread(target=self._serve, name=f"vibe-mcp-{self._name}-{len(self._threads)}", daemon=True)
+        self._threads.append(thread)
+        thread.start()
 
     def _serve(self) -> None:
         pool: WorkerPool | None = None
         while (job := self._jobs.get()) is not None:
-            work, future = job
-            if not future.set_running_or_notify_cancel():
-                continue
+            if not job.future.set_running_or_notify_cancel():
+                continue  # cancelled while it waited
             try:
                 if pool is None:
                     pool = self._make()
                     with self._lock:
                         self._pools.append(pool)
-                future.set_result(work(pool))
+                job.future.set_result(job.work(pool))
             except BaseException as exc:  # the caller's to handle
-                future.set_exception(exc)
+                job.future.set_exception(exc)
+            with self._lock:
+                job.done = True
+                if job.retire:
+                    break
         if pool is not None:
             pool.close()
 
     def close(self) -> None:
         """Stop every lane: idle ones close their pools; the processes of a busy one are killed."""
-        for _ in self._threads:
+        with self._lock:
+            threads = list(self._threads)
+        for _ in threads:
             self._jobs.put(None)
-        for thread in self._threads:
-            thread.join(timeout=CLOSE_WAIT_S / len(self._threads))
+        for thread in threads:
+            thread.join(timeout=CLOSE_WAIT_S / len(threads))
         with self._lock:
             for pool in self._pools:
                 pool.close()  # closing twice is harmless: a closed pool has no workers left
@@ -102,7 +139,7 @@ class Checkers:
         self._substitution = _Lanes("substitution", workers, lambda: _substitution_pool(substitution_timeout_s))
 
     async def math(self, gold: str, pred: str) -> MathVerdict:
-        return math_verdict(await _awaited(self._math.submit(lambda pool: _check_math(pool, gold, pred))))
+        return math_verdict(await self._math.run(lambda pool: _check_math(pool, gold, pred)))
 
     def same(self, a: str, b: str) -> bool:
         """Whether two answers are mathematically equal; blocks (for the vote, on a worker thread)."""
@@ -144,7 +181,7 @@ class Checkers:
             return SubstitutionVerdict(verdict=SHOWN[verdict.verdict], correct=verdict.equal,
                                        reason=plural_reason(verdict.reason))  # fmt: skip
 
-        return await _awaited(self._substitution.submit(work))
+        return await self._substitution.run(work)
 
 
 def _math_pool(timeout_s: float) -> WorkerPool:
@@ -157,12 +194,6 @@ def _substitution_pool(timeout_s: float) -> WorkerPool:
     from vibecli.verify.worker import WorkerPool
 
     return WorkerPool(timeout_s=timeout_s, warm=("sympy", SUBSTITUTION))
-
-
-async def _awaited(future: Future[T]) -> T:
-    import asyncio
-
-    return await asyncio.wrap_future(future)
 
 
 def _check_math(pool: WorkerPool, gold: str, pred: str) -> Verdict:
