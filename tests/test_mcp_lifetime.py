@@ -198,17 +198,14 @@ def test_malformed_input_gets_json_rpc_errors_and_one_log_line(raw: RawServer) -
     assert len(log.strip().splitlines()) == 2, log  # the start line and the parse error's
 
 
-def _http_server(tmp_path: Path, *extra: str) -> tuple[httpx2.URL, subprocess.Popen[bytes], Path]:
-    log = tmp_path / "http.log"
+def _http_server_running_a_check(
+    tmp_path: Path, *extra: str
+) -> tuple[httpx2.URL, dict[str, str], subprocess.Popen[bytes], set[int]]:
+    """`vibe mcp --transport http` with one session whose `verify_code` never ends by itself (its
+    response stream open); returns the URL, the session's headers, the server and the sandbox."""
     args = ["mcp", "--model", "demo", "--transport", "http", "--port", "0", *extra]
-    process, started = start_server(args, log, r"on (http://\S+/mcp)")
-    return httpx2.URL(started.group(1)), process, log
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
-def test_http_shutdown_takes_no_longer_than_the_shutdown_timeout(tmp_path: Path, signum: int, code: int) -> None:
-    url, process, log = _http_server(tmp_path, "--shutdown-timeout", "3")
+    process, started = start_server(args, tmp_path / "http.log", r"on (http://\S+/mcp)")
+    url = httpx2.URL(started.group(1))
     headers = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
     hello = {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}
     init = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": hello}
@@ -217,7 +214,7 @@ def test_http_shutdown_takes_no_longer_than_the_shutdown_timeout(tmp_path: Path,
     httpx2.post(url, json={"jsonrpc": "2.0", "method": "notifications/initialized"}, headers=session, timeout=30)
     call = {"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "verify_code", "arguments": FOREVER}}
 
-    def hold() -> None:  # a call that never ends by itself, its response stream open
+    def hold() -> None:
         try:
             with httpx2.stream("POST", url, json=call, headers=session, timeout=60) as stream:
                 for _ in stream.iter_bytes():
@@ -228,7 +225,13 @@ def test_http_shutdown_takes_no_longer_than_the_shutdown_timeout(tmp_path: Path,
     threading.Thread(target=hold, daemon=True).start()
     _wait(lambda: sandboxes(process.pid), "a sandbox to start")
     time.sleep(0.5)
-    sandbox = sandboxes(process.pid)
+    return url, session, process, sandboxes(process.pid)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_http_shutdown_takes_no_longer_than_the_shutdown_timeout(tmp_path: Path, signum: int, code: int) -> None:
+    _, _, process, sandbox = _http_server_running_a_check(tmp_path, "--shutdown-timeout", "3")
     process.send_signal(signum)
     started = time.monotonic()
     try:
@@ -236,5 +239,23 @@ def test_http_shutdown_takes_no_longer_than_the_shutdown_timeout(tmp_path: Path,
     finally:
         process.kill()
     seconds = time.monotonic() - started
-    assert exit_code == code and seconds <= 3.0, (exit_code, seconds, log.read_text())
+    assert exit_code == code and seconds <= 3.0, (exit_code, seconds, (tmp_path / "http.log").read_text())
     assert _gone_within(sandbox, 2.0), f"sandbox processes left: {running(sandbox)}"
+
+
+@pytest.mark.slow
+def test_an_http_session_that_ends_kills_its_running_sandbox(tmp_path: Path) -> None:
+    """A client that ends its session abandons its calls. (A dropped connection alone does not:
+    streamable HTTP lets a client reconnect to a call's stream.)"""
+    url, session, process, sandbox = _http_server_running_a_check(tmp_path)
+    try:
+        assert httpx2.request("DELETE", url, headers=session, timeout=30).status_code == 200
+        assert _gone_within(sandbox, 2.0), f"sandbox processes left: {running(sandbox)}"
+        time.sleep(1.0)  # the next of the 20 tests would have started by now
+        assert not sandboxes(process.pid), "an abandoned check started another test"
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=30)
+        finally:
+            process.kill()
