@@ -245,8 +245,8 @@ def test_http_shutdown_takes_no_longer_than_the_shutdown_timeout(tmp_path: Path,
 
 @pytest.mark.slow
 def test_an_http_session_that_ends_kills_its_running_sandbox(tmp_path: Path) -> None:
-    """A client that ends its session abandons its calls. (A dropped connection alone does not:
-    streamable HTTP lets a client reconnect to a call's stream.)"""
+    """A client that ends its session abandons its calls. (A dropped connection alone does not: the
+    protocol says a disconnection is not a cancellation.)"""
     url, session, process, sandbox = _http_server_running_a_check(tmp_path)
     try:
         assert httpx2.request("DELETE", url, headers=session, timeout=30).status_code == 200
