@@ -243,4 +243,18 @@ def test_user_templates_become_prompts_and_modes(tmp_path: Path) -> None:
         assert "proof" in mode["description"]
         info = session.resource("vibe://model")
         assert info["loaded"] is False and info["name"] == "demo"
+        assert {"path", "format", "max_tokens", "concurrency", "default_mode"} <= set(info)  # as the README says
+        assert "running" not in info and "device" not in info  # known once the model loads
         assert not session.stray
+
+
+def test_reasons_count_in_english() -> None:
+    from vibecli.mcp.checks import plural_reason
+
+    assert plural_reason("all 1 real solution(s), each checked") == "all 1 real solution, each checked"
+    assert plural_reason("all 3 complex solution(s)") == "all 3 complex solutions"
+    assert plural_reason("a general solution: satisfies it, 1 independent constants") == (
+        "a general solution: satisfies it, 1 independent constant"
+    )
+    assert plural_reason("has 1 constants for an order-2 ODE") == "has 1 constant for an order-2 ODE"
+    assert plural_reason("2 independent constants") == "2 independent constants"

@@ -4,7 +4,6 @@ command's usage errors."""
 from __future__ import annotations
 
 import json
-import re
 import signal
 import socket
 import subprocess
@@ -19,6 +18,7 @@ import httpx2
 import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
+from mcp_client import start_server
 from procfs import process_tree, running
 from typer.testing import CliRunner
 
@@ -28,26 +28,12 @@ KEY = "test-key-123"
 runner = CliRunner()
 
 
-def _ctrl_c_as_on_a_terminal() -> None:
-    # A test run started in the background (`.ci/run &`) ignores SIGINT, and children inherit that;
-    # uvicorn restores the inherited handler before re-raising the Ctrl-C it caught, so the exit would be 0.
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-
-
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     """`vibe mcp --model demo` over HTTP with an API key (on loopback, where a key is optional)."""
     log = tmp_path_factory.mktemp("mcp-http") / "stderr.log"
-    with log.open("w") as stderr:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "vibecli", "mcp", "--model", "demo", "--transport", "http", "--port", "0",
-             "--api-key", KEY, "-t", "0"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr, preexec_fn=_ctrl_c_as_on_a_terminal,
-        )  # fmt: skip
-    deadline = time.monotonic() + 60
-    while not (match := re.search(r"on (http://127\.0\.0\.1:\d+/mcp)", log.read_text())):
-        assert process.poll() is None and time.monotonic() < deadline, log.read_text()
-        time.sleep(0.1)
+    args = ["mcp", "--model", "demo", "--transport", "http", "--port", "0", "--api-key", KEY, "-t", "0"]
+    process, match = start_server(args, log, r"on (http://127\.0\.0\.1:\d+/mcp)")
     yield match.group(1), log
     tree = process_tree(process.pid)
     process.send_signal(signal.SIGINT)
@@ -105,6 +91,38 @@ def test_http_refuses_a_missing_or_wrong_key(served: tuple[str, Path]) -> None:
         with pytest.raises(BaseException) as refused:  # the SDK client raises it inside exception groups
             anyio.run(_session, url, key, lambda client: client.list_tools())
         assert "missing or wrong API key" in repr(refused.value)
+
+
+@pytest.mark.slow
+def test_the_key_is_a_bearer_token_and_a_refusal_names_realm_and_error(served: tuple[str, Path]) -> None:
+    url, _ = served
+    body = {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}
+    accept = {"Accept": "application/json, text/event-stream"}
+    for header in (f"bearer {KEY}", f"BEARER  {KEY}"):  # the scheme is case-insensitive (RFC 6750)
+        assert httpx2.post(url, json=body, headers={**accept, "Authorization": header}).status_code != 401
+    for header in (KEY, f"Basic {KEY}", f"Bearer{KEY}"):
+        refused = httpx2.post(url, json=body, headers={**accept, "Authorization": header})
+        assert refused.status_code == 401, header
+        challenge = refused.headers["www-authenticate"]
+        assert challenge.startswith("Bearer ") and 'realm="vibe mcp"' in challenge
+        assert 'error="invalid_token"' in challenge
+
+
+@pytest.mark.slow
+def test_client_errors_over_http_are_json_rpc_errors_without_a_traceback(served: tuple[str, Path]) -> None:
+    url, log = served
+    headers = {"Accept": "application/json, text/event-stream", "Authorization": f"Bearer {KEY}",
+               "Content-Type": "application/json"}  # fmt: skip
+    assert httpx2.post(url, content=b"{not json", headers=headers).json()["error"]["code"] == -32700
+
+    async def work(client: Client) -> None:
+        with pytest.raises(Exception, match="unknown prompt 'nope'"):
+            await client.get_prompt("nope", {})
+        with pytest.raises(Exception, match="needs the argument 'problem'"):
+            await client.get_prompt("math", {})
+
+    anyio.run(_session, url, KEY, work)
+    assert "Traceback" not in log.read_text()
 
 
 def test_a_non_loopback_host_needs_an_api_key() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 from typing import Annotated
 
 import typer
@@ -56,6 +57,13 @@ def mcp_command(
         int, typer.Option("--concurrency", "-c", min=1, help="solve calls generated together (one batch).")
     ] = 4,
     max_queue: Annotated[int, typer.Option("--max-queue", min=0, help="Waiting solve calls before 'busy'.")] = 64,
+    check_workers: Annotated[
+        int, typer.Option("--check-workers", min=1, help="Math checks, and substitution checks, run at once.")
+    ] = 2,
+    shutdown_timeout: Annotated[
+        float,
+        typer.Option("--shutdown-timeout", min=0, help="On SIGTERM (and Ctrl-C over http): seconds calls may finish."),
+    ] = 5.0,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No line per solve on stderr.")] = False,
 ) -> None:
     """Serve vibe as MCP tools for agents: a solver and the answer checkers.
@@ -68,8 +76,8 @@ def mcp_command(
     loopback unless --api-key is set. The model loads on the first solve, or at start with
     --preload; concurrent solves run together in one batch.
 
-    Exit codes: 0 stopped · 2 usage error · 3 model or environment error (port taken) ·
-    130 interrupted.
+    Exit codes: 0 stopped (stdin closed) · 2 usage error · 3 model or environment error (port
+    taken) · 130 interrupted (Ctrl-C) · 143 terminated (SIGTERM).
     """
     config = with_overrides(
         load_config(), model=model, backend=backend, base_url=base_url, api_key=remote_api_key, device=device,
@@ -90,18 +98,20 @@ def mcp_command(
     except ImportError:
         raise EngineError("vibe mcp needs the MCP SDK: pip install 'vibecli[mcp]'") from None
     _serve(config, transport=transport, host=host, port=DEFAULT_PORT if port is None else port, api_key=api_key,
-           preload=preload, concurrency=concurrency, max_queue=max_queue, quiet=quiet)  # fmt: skip
+           preload=preload, concurrency=concurrency, max_queue=max_queue, check_workers=check_workers,
+           shutdown_timeout=shutdown_timeout, quiet=quiet)  # fmt: skip
 
 
 def _serve(
     config: Config, *, transport: str, host: str, port: int, api_key: str | None, preload: bool, concurrency: int,
-    max_queue: int, quiet: bool,
+    max_queue: int, check_workers: int, shutdown_timeout: float, quiet: bool,
 ) -> None:  # fmt: skip
-    from vibecli.cli.serve import _listen
+    from vibecli.cli.serve import SHUTDOWN_MARGIN_S, _listen, _terminated
     from vibecli.engine.exl2_runtime import stdout_to_stderr  # fd 1 to stderr: stdio's stdout is the protocol's
     from vibecli.mcp.checks import Checkers
     from vibecli.mcp.engine import SharedEngine
-    from vibecli.mcp.server import create_server, stderr_log
+    from vibecli.mcp.server import create_server, one_line_logs, stderr_log
+    from vibecli.mcp.stdio import exit_regardless
     from vibecli.mcp.transport import HTTP_PATH, serve_http, serve_stdio
     from vibecli.prompting.templates import load_templates
     from vibecli.reasoning.solve import select_template
@@ -113,7 +123,8 @@ def _serve(
     engine = SharedEngine(config, terminal, concurrency=concurrency, max_queue=max_queue)
     name = engine.check()
     sock = _listen(host, port) if transport == "http" else None
-    checkers = Checkers()
+    checkers = Checkers(workers=check_workers)
+    stdio_exit: int | None = None
     try:
         if preload:
             with stdout_to_stderr():
@@ -121,16 +132,24 @@ def _serve(
         info = engine.describe()
         where = f"{info.get('backend', '?')}, {info.get('device', '?')}" if engine.loaded else "loads on first solve"
         server = create_server(engine, checkers, templates, log=None if quiet else stderr_log)
+        one_line_logs()
         if sock is None:
             stderr_log(f"{name} ({where}) over stdio · pid {os.getpid()}")
-            serve_stdio(server)
+            stdio_exit = serve_stdio(server, shutdown_timeout_s=shutdown_timeout, log=stderr_log)
+            if stdio_exit:
+                raise typer.Exit(stdio_exit)
             return
         shown_host = f"[{host}]" if ":" in host else host
         stderr_log(f"{name} ({where}) on http://{shown_host}:{sock.getsockname()[1]}{HTTP_PATH} · "
                    f"{'API key required' if api_key else 'no API key'} · pid {os.getpid()}")  # fmt: skip
-        serve_http(server, sock, host=host, api_key=api_key)
+        # uvicorn drains on SIGTERM, then raises it again: end with 143 here, after the cleanup below.
+        signal.signal(signal.SIGTERM, _terminated)
+        serve_http(server, sock, host=host, api_key=api_key, shutdown_timeout_s=shutdown_timeout,
+                   on_shutdown=lambda: engine.drain(max(0.0, shutdown_timeout - SHUTDOWN_MARGIN_S)))  # fmt: skip
     finally:
         engine.close()
         checkers.close()
+        if stdio_exit is not None:
+            exit_regardless(stdio_exit)
         if sock is not None:
             sock.close()

@@ -45,6 +45,10 @@ def _listen(host: str, port: int) -> socket.socket:
 SHUTDOWN_MARGIN_S = 1.0  # cancelled requests still get their last chunk before uvicorn closes connections
 
 
+def _refused_host(reason: str) -> dict[str, Any]:
+    return {"error": {"message": reason, "type": "invalid_request_error", "param": None, "code": "invalid_host"}}
+
+
 def _terminated(signum: int, frame: FrameType | None) -> None:
     raise SystemExit(128 + signum)
 
@@ -117,6 +121,7 @@ def serve_command(
     import uvicorn
 
     from vibecli.serve.app import ServeSettings, create_app, stderr_log
+    from vibecli.serve.hosts import AllowedHosts, HostGuard
     from vibecli.serve.protocol import Limits
     from vibecli.serve.scheduler import Scheduler
     from vibecli.serve.verify import Verifier
@@ -127,7 +132,9 @@ def serve_command(
     scheduler, verifier = Scheduler(engine, concurrency=concurrency, max_queue=max_queue), Verifier()
     settings = ServeSettings(api_key=api_key, limits=Limits(max_tokens=config.max_tokens, max_n=max_n),
                              log=None if quiet else stderr_log)  # fmt: skip
-    app = create_app(engine, scheduler, verifier, settings)
+    app = HostGuard(
+        create_app(engine, scheduler, verifier, settings), AllowedHosts(host, sock.getsockname()[0]), body=_refused_host
+    )
     server = _server_class()(
         uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off",
                        timeout_graceful_shutdown=max(1, round(shutdown_timeout))),

@@ -165,6 +165,12 @@ class SharedEngine:
         record.update(max_tokens=self.config.max_tokens, concurrency=self.concurrency, default_mode=self.config.mode)
         return record
 
+    def drain(self, within_s: float) -> None:
+        """Refuse new generations; those submitted may finish for `within_s` seconds (a shutdown)."""
+        scheduled = self._scheduled
+        if scheduled is not None:
+            scheduled.scheduler.drain(within_s)
+
     def close(self) -> None:
         """Cancel what runs or waits, stop the engine thread and free the model."""
         with self._lock:

@@ -8,7 +8,9 @@ server keeps serving.
 # No `from __future__ import annotations` here: the SDK reads the tools' signatures at runtime,
 # and their descriptions close over values known only when the server is built.
 
+import inspect
 import json
+import logging
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, Literal, TypeVar
@@ -17,7 +19,8 @@ import anyio.to_thread
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
 from mcp.server.mcpserver.prompts.base import Message, Prompt, PromptArgument, UserMessage
-from mcp_types import CallToolResult, InputRequiredResult, ToolAnnotations
+from mcp.shared.exceptions import MCPError
+from mcp_types import INVALID_PARAMS, CallToolResult, GetPromptResult, InputRequiredResult, ToolAnnotations
 from pydantic import Field, ValidationError
 
 from vibecli import __version__
@@ -41,8 +44,9 @@ competitive-programming, STEM or logic problem to the model, which thinks step b
 answering: strong at verifiable reasoning, weak at world knowledge. `verify_math`, `check_equation`, \
 `check_ode` and `verify_code` check answers exactly (SymPy, substitution, a code sandbox), whoever wrote them."""
 MODEL_INFO = (
-    "The model behind `solve`: name, backend, device, context length, whether it is loaded yet, the server's "
-    "token limit and concurrency, and the solve calls running and queued."
+    "The model behind `solve`: whether it is loaded yet, the server's token limit (max_tokens), concurrency and "
+    "default mode, and its name. Before it loads: the path and format of a local model (or the remote servers). "
+    "Once loaded: also backend, device, dtype, format, context length, notes, and the solve calls running and queued."
 )
 SOLVER = ToolAnnotations(read_only_hint=True, open_world_hint=False)
 CHECKER = ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=False)
@@ -89,10 +93,26 @@ class VibeMCPServer(MCPServer[Any]):
                 raise ToolError(f"Error executing tool {name}: {argument_problem(exc.__cause__)}") from None
             raise
 
+    async def get_prompt(
+        self, name: str, arguments: dict[str, Any] | None = None, context: Context[Any, Any] | None = None
+    ) -> GetPromptResult | InputRequiredResult:
+        """The prompt; an unknown name or a missing argument is JSON-RPC's invalid params, in one line."""
+        prompts = {prompt.name: prompt for prompt in await self.list_prompts()}
+        prompt = prompts.get(name)
+        if prompt is None:
+            raise MCPError(INVALID_PARAMS, f"unknown prompt '{name}' (available: {', '.join(sorted(prompts))})")
+        missing = [a.name for a in prompt.arguments or [] if a.required and a.name not in (arguments or {})]
+        if missing:
+            raise MCPError(INVALID_PARAMS, f"prompt '{name}' needs the argument '{missing[0]}'")
+        return await super().get_prompt(name, arguments, context)
+
 
 def argument_problem(error: ValidationError) -> str:
     """The most specific problem of a rejected call, named by its path (`tests[0].output`)."""
     problems = error.errors()
+    branches = {problem["type"] for problem in problems if len(problem["loc"]) == 2 and problem["loc"][0] == "tests"}
+    if {"list_type", "string_type"} <= branches:  # neither a list nor a script: not "should be a valid list"
+        return "invalid argument 'tests': give a list of {input, output} cases or an assert script as a string"
     first = max(problems, key=lambda problem: len(problem["loc"]))  # in a union, the branch that got furthest
     path = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" if part.isidentifier() else ""
                    for part in first["loc"]).lstrip(".") or "arguments"  # fmt: skip
@@ -106,6 +126,33 @@ def argument_problem(error: ValidationError) -> str:
 
 def stderr_log(line: str) -> None:
     print(f"vibe mcp: {line}", file=sys.stderr, flush=True)
+
+
+class _OneLine(logging.Filter):
+    """A logged exception as its last line: a client's mistake must not print a traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if record.exc_info and record.exc_info[1] is not None:
+            message = f"{message}: {type(record.exc_info[1]).__name__}: {record.exc_info[1]}"
+        record.msg, record.args = " ".join(message.split()), None
+        record.exc_info, record.exc_text, record.stack_info = None, None, None
+        return True
+
+
+def one_line_logs() -> None:
+    """The SDK's log records as one plain line each on stderr (it sets up Rich, with tracebacks)."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("vibe mcp: %(name)s: %(message)s"))
+    handler.addFilter(_OneLine())
+    root = logging.getLogger()
+    root.handlers = [handler]
+
+
+def _dedented(function: T) -> T:
+    """The docstring, which the SDK sends as the tool's description, without its indentation."""
+    function.__doc__ = inspect.cleandoc(function.__doc__ or "")
+    return function
 
 
 def create_server(
@@ -165,6 +212,7 @@ def _add_solve(
         return await checkers.math(expected, final_answer)
 
     @server.tool(title="Solve a reasoning problem", annotations=SOLVER)
+    @_dedented
     async def solve(
         problem: Annotated[str, Field(description=PROBLEM)],
         ctx: Context[Any, Any],
@@ -218,6 +266,7 @@ async def _unless_busy(work: Awaitable[T]) -> T:
 
 def _add_checkers(server: VibeMCPServer, checkers: Checkers) -> None:
     @server.tool(title="Check a math answer", annotations=CHECKER)
+    @_dedented
     async def verify_math(
         pred: Annotated[str, Field(description=PRED)],
         gold: Annotated[str, Field(description="The reference answer.")],
@@ -229,6 +278,7 @@ def _add_checkers(server: VibeMCPServer, checkers: Checkers) -> None:
         return await checkers.math(gold, pred)
 
     @server.tool(title="Check solutions of an equation", annotations=CHECKER)
+    @_dedented
     async def check_equation(
         equation: Annotated[str, Field(description=EQUATION)],
         solution: Annotated[str, Field(description=CLAIMED)],
@@ -240,6 +290,7 @@ def _add_checkers(server: VibeMCPServer, checkers: Checkers) -> None:
         return await checkers.equation(equation, solution, domain)
 
     @server.tool(title="Check a solution of an ODE", annotations=CHECKER)
+    @_dedented
     async def check_ode(
         ode: Annotated[str, Field(description=ODE)],
         solution: Annotated[str, Field(description=ODE_SOLUTION)],
@@ -251,6 +302,7 @@ def _add_checkers(server: VibeMCPServer, checkers: Checkers) -> None:
         return await checkers.ode(ode, solution, initial_conditions)
 
     @server.tool(title="Run code against tests in a sandbox", annotations=CHECKER)
+    @_dedented
     async def verify_code(
         code: Annotated[str, Field(description=CODE)],
         tests: Annotated[list[StdioCase] | str, Field(description=TESTS)],
