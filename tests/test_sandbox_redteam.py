@@ -463,3 +463,34 @@ def test_cancelling_a_check_kills_its_sandbox_and_starts_no_more_tests(method: s
     assert time.monotonic() - started < 2.5
     if os.geteuid() == 0:
         assert _nothing_left(grace_s=2.0), "a cancelled check left its sandbox running"
+
+
+# The proxies behave as one process would: attributes, in-place changes, identity, steering exceptions.
+ONE_PROCESS = [
+    ("class Account:\n    def __init__(self):\n        self.active = False\n", "assert Account().active\n",
+     None, False),
+    ("class Account:\n    pass\n", "assert Account().is_open\n", None, False),
+    ("class P:\n    def __init__(self):\n        self.x = 1\n    def get(self):\n        return self.x\n",
+     "p = P()\nassert p.x == 1 and p.get() == 1 and not hasattr(p, 'y')\n", None, True),
+    ("def sorted_copy(a):\n    a.sort()\n    return a\n",
+     "def check(f):\n    a = [3, 1, 2]\n    b = f(a)\n    assert b == [1, 2, 3] and b is not a and a == [3, 1, 2]\n",
+     "sorted_copy", False),
+    ("def sort_in_place(a):\n    a.sort()\n", "def check(f):\n    a = [3, 1, 2]\n    f(a)\n    assert a == [1, 2, 3]\n",
+     "sort_in_place", True),
+    ("def add(a, b):\n    raise StopIteration\n",
+     "def check(f):\n    assert all(map(lambda c: f(c[0], c[1]) == c[2], [(1, 2, 3)]))\n", "add", False),
+    ("def pow(a, b):\n    return 0\n", "assert pow(2, 3) == 8\n", None, False),
+    ("def abs(x):\n    return 0\n" + WRONG, "def check(f):\n    assert abs(f(1, 2) - 3) < 1e-9\n", "add", False),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("source", "tests", "entry", "passes"), ONE_PROCESS, ids=range(len(ONE_PROCESS)))
+def test_the_tests_see_the_solution_as_one_process_would(
+    source: str,
+    tests: str,
+    entry: str | None,
+    passes: bool,
+    method: str,  # noqa: F811
+) -> None:
+    result = run_assert_tests(source, tests, limits=LIMITS, entry_point=entry)[0]
+    assert (result.verdict == "passed") is passes, result

@@ -198,3 +198,9 @@ def test_vibe_verify_code_a_wrong_solution_cannot_exit_its_way_to_a_pass(tmp_pat
                                  "--json"])  # fmt: skip
     assert result.exit_code == 1, result.stdout + result.stderr
     assert json.loads(result.stdout)["passed"] == 0
+
+
+@pytest.mark.parametrize("printed", ["sNaN", "NaN", "Infinity", "9e999999999"])
+def test_outputs_match_never_raises_on_odd_numbers(printed: str) -> None:
+    for tolerance in (None, 1e-6):
+        assert outputs_match("6", printed, float_tolerance=tolerance) is False

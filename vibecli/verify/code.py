@@ -90,10 +90,12 @@ def _lines(text: str) -> list[str]:
 
 
 def _numbers(line: str) -> list[Decimal] | None:
+    """The line's tokens as finite decimals, or None (NaN, sNaN and Infinity are words here)."""
     try:
-        return [Decimal(token) for token in line.split()]
+        numbers = [Decimal(token) for token in line.split()]
     except InvalidOperation:
         return None
+    return numbers if all(number.is_finite() for number in numbers) else None
 
 
 def outputs_match(expected: str, actual: str, *, float_tolerance: float | None = None) -> bool:
@@ -105,16 +107,19 @@ def outputs_match(expected: str, actual: str, *, float_tolerance: float | None =
         if w == g:
             continue
         wn, gn = _numbers(w), _numbers(g)
-        if wn is None or gn is None or len(wn) != len(gn):
-            return False
-        if float_tolerance is None:
-            if wn != gn:
-                return False
-        elif any(
-            abs(a - b) > Decimal(str(float_tolerance)) * max(Decimal(1), abs(a)) for a, b in zip(wn, gn, strict=True)
-        ):
+        if wn is None or gn is None or len(wn) != len(gn) or not _close(wn, gn, float_tolerance):
             return False
     return True
+
+
+def _close(want: list[Decimal], got: list[Decimal], tolerance: float | None) -> bool:
+    try:
+        if tolerance is None:
+            return want == got
+        limit = Decimal(str(tolerance))
+        return all(abs(a - b) <= limit * max(Decimal(1), abs(a)) for a, b in zip(want, got, strict=True))
+    except ArithmeticError:  # an exponent past the decimal context's range: not a match
+        return False
 
 
 def _verdict(run: RunResult) -> tuple[TestVerdict, str] | None:
@@ -165,7 +170,8 @@ def run_assert_tests(
         check_with = entry_point or infer_entry_point(source, tests)
         if check_with is None:
             raise UsageError("the tests define check(candidate) but the solution has no function to pass to it")
-    run = run_tests(source, tests, check_with=check_with, limits=limits, cancel=cancel)
+    entry = check_with or entry_point or infer_entry_point(source, tests)
+    run = run_tests(source, tests, check_with=check_with, entry=entry, limits=limits, cancel=cancel)
     record = run.verdict or {}
     if record.get("verdict") == "passed":
         return [TestResult(1, "passed", run.wall_s)]

@@ -129,7 +129,8 @@ def build_root(root: str, job: dict[str, Any]) -> None:
 
 def prepare_work(job: dict[str, Any], work: str, drop_uid: int) -> None:
     os.makedirs(work, mode=0o700, exist_ok=True)
-    with open(os.path.join(work, "main.py"), "w", encoding="utf-8") as handle:
+    # surrogatepass: a lone surrogate in the source is the program's SyntaxError, not a setup failure
+    with open(os.path.join(work, "main.py"), "w", encoding="utf-8", errors="surrogatepass") as handle:
         handle.write(str(job["source"]))
     if drop_uid >= 0:
         for path in (work, os.path.join(work, "main.py")):

@@ -38,6 +38,8 @@ PR_SET_DUMPABLE = 4
 PLAIN_SCALARS = (int, float, complex, str, bytes, bool, type(None))
 PLAIN_CONTAINERS = (list, tuple, dict, set, frozenset)
 ABORTS = ("SystemExit", "KeyboardInterrupt", "GeneratorExit")
+STEERING = ("StopIteration", "StopAsyncIteration")
+KINDS = ("failed", "loaded", "raised", "object", "value", "not_plain", "callable")
 
 
 # --- framing -------------------------------------------------------------------------------------
@@ -135,24 +137,40 @@ def _serve(requests: int, replies: int, source: str) -> None:
     )
     reply("loaded", names)
     objects: dict[int, Any] = {}
+
+    def keep(value: Any) -> int:
+        objects[len(objects)] = value  # an object of the solution's: the tests get a handle to it
+        return len(objects) - 1
+
     while True:
         try:
             kind, target, attribute, args, kwargs = plain_loads(read_message(requests))
         except EOFError:
             os._exit(0)
         try:
+            if kind == "attribute":
+                value = getattr(objects[target], attribute)
+                if callable(value):
+                    reply("callable")
+                elif non_plain(value) is None:
+                    reply("value", value, (), -1)
+                else:
+                    reply("object", keep(value))
+                continue
             function = getattr(objects[target], attribute) if kind == "method" else vars(module)[target]
             value = function(*args, **kwargs)
         except BaseException as error:
             reply("raised", *_describe(error))
             continue
         if kind == "call" and isinstance(function, type):
-            objects[len(objects)] = value  # an instance the tests made: they get a handle to it
-            reply("object", len(objects) - 1)
-        elif non_plain(value) is None:
-            reply("value", value)
+            reply("object", keep(value))
+        elif non_plain((value, args)) is None:
+            # The arguments as the call left them, and which one it returned, so that in-place
+            # changes and identity reach the tests as they would in one process.
+            same = next((index for index, arg in enumerate(args) if arg is value), -1)
+            reply("value", value, args, same)
         else:
-            reply("not_plain", non_plain(value))
+            reply("not_plain", non_plain((value, args)))
 
 
 # --- the harness side ----------------------------------------------------------------------------
@@ -193,8 +211,7 @@ class Worker:
         except Exception as error:  # whatever it sent, it is not an answer
             self.aborted = f"the solution sent something that is not a plain value ({error})"
         else:
-            if isinstance(reply, tuple) and reply and reply[0] in ("failed", "loaded", "raised", "object", "value",
-                                                                   "not_plain"):  # fmt: skip
+            if isinstance(reply, tuple) and reply and reply[0] in KINDS:
                 return reply
             self.aborted = "the solution broke the harness's protocol"
         raise SolutionAborted(self.aborted)
@@ -212,7 +229,10 @@ class Worker:
             raise SolutionAborted(self.aborted) from None
         reply = self._receive()
         if reply[0] == "value":
-            return reply[1]
+            _write_back(args, reply[2])
+            return args[reply[3]] if 0 <= reply[3] < len(args) else reply[1]
+        if reply[0] == "callable":
+            return lambda *a, **k: self.call("method", target, attribute, a, k)
         if reply[0] == "object":
             return RemoteObject(self, reply[1])
         if reply[0] == "not_plain":
@@ -223,7 +243,8 @@ class Worker:
             self.aborted = f"{name} in the solution" + (f": {message}" if message else "")
             raise SolutionAborted(self.aborted)
         builtin = getattr(builtins, name, None)
-        if isinstance(builtin, type) and issubclass(builtin, Exception):
+        # StopIteration would end a map() or a generator in the tests as if it were exhausted.
+        if isinstance(builtin, type) and issubclass(builtin, Exception) and name not in STEERING:
             raise builtin(message)  # the tests may expect a ValueError, say
         raise SolutionError(f"{name}: {message}")
 
@@ -235,6 +256,18 @@ class Worker:
             pass
 
 
+def _write_back(originals: tuple[Any, ...], after: Any) -> None:
+    """Give the tests' own lists, dicts and sets the contents the solution left in its copies."""
+    if not isinstance(after, tuple) or len(after) != len(originals):
+        raise SolutionAborted("the solution broke the harness's protocol")
+    for original, new in zip(originals, after, strict=True):
+        if type(original) is list and type(new) is list:
+            original[:] = new
+        elif type(original) in (dict, set) and type(new) is type(original):
+            original.clear()
+            original.update(new)
+
+
 class RemoteObject:
     """An instance of one of the solution's classes, living in the worker."""
 
@@ -242,8 +275,9 @@ class RemoteObject:
         self._worker, self._handle = worker, handle
 
     def __getattr__(self, name: str) -> Any:
-        worker, handle = self._worker, self._handle
-        return lambda *args, **kwargs: worker.call("method", handle, name, args, kwargs)
+        """The attribute as the worker has it: a plain value, a method, another object, or
+        AttributeError."""
+        return self._worker.call("attribute", self._handle, name, (), {})
 
 
 def _proxy(worker: Worker, name: str) -> Any:
@@ -278,7 +312,8 @@ def run(payload_fd: int, verdict_fd: int, source: str) -> None:
         job = json.loads(read_message(payload_fd))
         namespace: dict[str, Any] = {"__name__": "__main__", "__builtins__": builtins}
         # A solution's `abs` or `sorted` must not stand in for the one the tests mean.
-        namespace.update({name: _proxy(worker, name) for name in worker.names if not hasattr(builtins, name)})
+        namespace.update({name: _proxy(worker, name) for name in worker.names
+                          if not hasattr(builtins, name) or name == job.get("entry")})  # fmt: skip
         exec(compile(job["tests"], "tests.py", "exec"), namespace)
         if job.get("check_with"):
             namespace["check"](_proxy(worker, job["check_with"]))
