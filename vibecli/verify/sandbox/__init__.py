@@ -159,14 +159,16 @@ def _interpreter() -> Path:
     return Path(getattr(sys, "_base_executable", sys.executable)).resolve()
 
 
-def _system_view() -> tuple[dict[str, str], list[str]]:
-    """The host paths the sandbox sees: links to recreate and directories to bind read-only."""
+@functools.cache
+def _system_view() -> tuple[dict[str, str], tuple[str, ...]]:
+    """The host paths the sandbox sees: links to recreate and directories to bind read-only
+    (looked up once: they do not change while vibe runs, and every check needs them)."""
     links = {path: os.readlink(path) for path in (*SYSTEM, *ETC) if os.path.islink(path)}
     read_only = [path for path in (*SYSTEM, *ETC) if os.path.exists(path) and path not in links]
     for extra in (Path(sys.base_prefix).resolve(), _interpreter().parent):
         if not any(extra.is_relative_to(Path(path).resolve()) for path in read_only):
             read_only.append(str(extra))
-    return links, read_only
+    return links, tuple(read_only)
 
 
 def _share(limits: Limits) -> int:
@@ -225,7 +227,7 @@ def _run(
                      outcome.verdict)  # fmt: skip
 
 
-def _bwrap(links: dict[str, str], read_only: list[str], limits: Limits) -> list[str]:
+def _bwrap(links: dict[str, str], read_only: tuple[str, ...], limits: Limits) -> list[str]:
     command = [_launcher("bubblewrap") or "bwrap", "--unshare-net", "--unshare-pid", "--unshare-ipc",
                "--unshare-uts", "--unshare-cgroup-try", "--die-with-parent", "--as-pid-1", "--new-session",
                "--clearenv"]  # fmt: skip
