@@ -119,3 +119,53 @@ def test_generation_ends_at_the_context(tiny_backend: Any) -> None:
     finished = alone(tiny_backend, req)
     assert finished.reason == "length"
     assert finished.stats.prompt_tokens + finished.stats.generated_tokens == tiny_backend.info.context_length == 1024
+
+
+def recording_passes(backend: Any, monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int]]:
+    """Record each forward pass's (rows, tokens per row) on `backend`."""
+    passes: list[tuple[int, int]] = []
+    forward = backend.forward
+
+    def counted(input_ids: Any, *args: Any) -> Any:
+        passes.append((int(input_ids.shape[0]), int(input_ids.shape[1])))
+        return forward(input_ids, *args)
+
+    monkeypatch.setattr(backend, "forward", counted)
+    return passes
+
+
+def test_a_lone_prompt_is_prefilled_in_one_pass(tiny_backend: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Chunking protects running rows; with none running, a prompt pays one pass, as in generate.
+    long = request("Explain: " + "the quick brown fox jumps over the lazy dog; " * 10, max_new_tokens=5)
+    monkeypatch.setattr(tiny_backend, "prefill_chunk", 32)  # as learned on a slow machine
+    passes = recording_passes(tiny_backend, monkeypatch)
+    alone(tiny_backend, long)
+    prompt_tokens = len(tiny_backend.encode_within_context(long))
+    assert prompt_tokens > 300
+    assert passes[0] == (1, prompt_tokens)
+    assert all(tokens == 1 for _, tokens in passes[1:])  # then one token per decode step
+
+
+def test_prompts_admitted_together_are_prefilled_together_and_write_what_they_write_alone(
+    tiny_backend: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reqs = [request(p, max_new_tokens=8 + 5 * i) for i, p in enumerate(PROBLEMS[:4])]
+    expected = {r.request_id: alone(tiny_backend, r).text for r in reqs}
+    passes = recording_passes(tiny_backend, monkeypatch)
+    got = {c.request_id: c.finished.text for c in tiny_backend.run_many(reqs, max_batch=4)}
+    widest = max(len(tiny_backend.encode_within_context(r)) for r in reqs)
+    assert passes[0] == (4, widest), "one left-padded pass for the four prompts"
+    assert got == expected
+
+
+def test_a_prompt_longer_than_one_pass_takes_goes_in_the_largest_chunks(
+    tiny_backend: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    long = request("Explain: " + "the quick brown fox jumps over the lazy dog; " * 12, max_new_tokens=10)
+    expected = alone(tiny_backend, long).text
+    monkeypatch.setattr(transformers_batch, "MAX_PASS_TOKENS", 40)
+    passes = recording_passes(tiny_backend, monkeypatch)
+    assert alone(tiny_backend, long).text == expected
+    prompt_tokens = len(tiny_backend.encode_within_context(long))
+    chunks = [tokens for _, tokens in passes[: -(-prompt_tokens // 40)]]
+    assert sum(chunks) == prompt_tokens and all(tokens == 40 for tokens in chunks[:-1])

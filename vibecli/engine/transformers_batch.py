@@ -1,14 +1,17 @@
 """Continuous batching for the transformers backend: requests join and leave between steps.
 
-The running rows share one KV cache, left-padded to a common width. A new request is
-prefilled in a cache of its own, in chunks sized to take about `PREFILL_TARGET_S` each, so a
-long prompt never holds up the running rows, a cancellation or an admission for long. Once
-prefilled, its cache is padded and appended to the shared one, and it decodes with the rest.
+The running rows share one KV cache, left-padded to a common width. When no row is decoding,
+the prompts admitted together are prefilled together, left-padded in one forward pass as
+`generate` does: a single solve pays one pass for its prompt, not one per chunk. When rows are
+decoding, a new request is prefilled in a cache of its own, in chunks sized from the measured
+cost per token to stall the running rows about `PREFILL_TARGET_S` (never below `MIN_CHUNK`,
+where the fixed cost of a pass would dominate). Once prefilled, its cache is padded and
+appended to the shared one, and it decodes with the rest.
 A row that finishes leaves the cache at once, and columns that only padding still uses are
 trimmed away. Every row keeps its own sampler (and seed), detokenizer and stop state.
 
-Measured against transformers' own continuous-batching API on CPU (`bench/continuous_batching.py`):
-this loop is several times faster there, and it keeps per-request seeds, which that API lacks.
+Unlike transformers' own continuous-batching API, it keeps per-request seeds. Its speed against
+`generate` (single and left-padded) is measured by the benches in bench/, not claimed here.
 """
 
 from __future__ import annotations
@@ -36,10 +39,14 @@ if TYPE_CHECKING:
 
     from vibecli.engine.transformers_backend import TransformersBackend
 
-PREFILL_TARGET_S = 0.3  # one step's prefill work; with a decode step it stays well under a second
-# Prefill chunks start small (a 1.5B model on two CPU cores prefills about 100 tokens a second)
-# and grow with the speed measured; the backend keeps what was learned for its next batches.
-MIN_CHUNK, MAX_CHUNK, FIRST_CHUNK = 32, 4096, 64
+PREFILL_TARGET_S = 0.3  # the stall a chunk may cause the running rows, when the machine allows
+# Chunks beside running rows start at FIRST_CHUNK and follow the speed measured; the backend
+# keeps what was learned for its next batches. Below MIN_CHUNK a pass costs mostly its fixed
+# part (every weight read once): five 37-token passes took twice one 186-token pass on 2 cores.
+MIN_CHUNK, MAX_CHUNK, FIRST_CHUNK = 128, 4096, 128
+# Prompt tokens (rows x padded width) one pass takes when nothing else runs; a longer prompt
+# goes in chunks of this size, which bounds the activations a pass needs.
+MAX_PASS_TOKENS = 16384
 
 Emitted = list[tuple[int, StreamItem]]
 
@@ -140,10 +147,54 @@ class TransformersBatch:
             self._prefilling.append(row)
 
     def _prefill(self, out: Emitted) -> None:
-        """Up to one chunk's worth of prompt tokens, oldest request first."""
+        if not self._prefilling:
+            return
+        if self._running:
+            self._prefill_chunk(out, min(self._backend.prefill_chunk, MAX_CHUNK))
+            return
+        group = self._together()
+        if group:
+            self._prefill_together(group, out)
+        else:  # a prompt longer than one pass takes, with nobody waiting on it
+            self._prefill_chunk(out, MAX_PASS_TOKENS)
+
+    def _together(self) -> list[_Row]:
+        """The waiting-to-prefill rows, oldest first, that fit one pass; none if the first doesn't."""
+        group: list[_Row] = []
+        width = 0
+        for row in self._prefilling:
+            if row.prefilled or max(width, len(row.ids)) * (len(group) + 1) > MAX_PASS_TOKENS:
+                break
+            group.append(row)
+            width = max(width, len(row.ids))
+        return group
+
+    def _prefill_together(self, group: list[_Row], out: Emitted) -> None:
+        """Prefill `group` in one left-padded pass; its cache becomes the shared one."""
         import torch
 
-        budget, spent, started = min(self._backend.prefill_chunk, MAX_CHUNK), 0, time.perf_counter()
+        for _ in group:
+            self._prefilling.popleft()
+        width = max(len(row.ids) for row in group)
+        ids = torch.tensor([[0] * (width - len(row.ids)) + row.ids for row in group])
+        mask = torch.tensor([[0] * (width - len(row.ids)) + [1] * len(row.ids) for row in group])
+        positions = (mask.cumsum(-1) - 1).clamp(min=0)  # as generate numbers left-padded rows
+        cache = self._backend.new_cache()
+        try:
+            logits = self._backend.forward(ids, mask, positions, cache)
+        except RuntimeError as exc:  # out of memory, device errors
+            out.extend(self._finish(row, "error", str(exc).splitlines()[0]) for row in group)
+            return
+        self._cache, self._mask, self._running = cache, mask.to(self._backend.device), group
+        for row in group:
+            row.length, row.prefilled, row.ids = len(row.ids), len(row.ids), []
+        self._take(self._pick_all(logits), out)
+
+    def _prefill_chunk(self, out: Emitted, budget: int) -> None:
+        """Up to `budget` prompt tokens, oldest request first, each in a cache of its own."""
+        import torch
+
+        spent, started = 0, time.perf_counter()
         while self._prefilling and budget > 0:
             row = self._prefilling[0]
             take = min(len(row.ids) - row.prefilled, budget)
@@ -212,13 +263,25 @@ class TransformersBatch:
             out.extend(self._finish(row, "error", message) for row in rows)
             self._clear_running()
             return
-        keep = []
-        for index, row in enumerate(rows):
+        for row in rows:
             row.length += 1
-            if self._emit(row, self._pick(row, logits[index : index + 1]), out):
-                keep.append(index)
-        if len(keep) < len(rows):
+        self._take(self._pick_all(logits), out)
+
+    def _take(self, tokens: list[int], out: Emitted) -> None:
+        """Each running row takes its next token; the rows that end leave the batch."""
+        keep = [index for index, (row, token) in enumerate(zip(self._running, tokens, strict=True))
+                if self._emit(row, token, out)]  # fmt: skip
+        if len(keep) < len(self._running):
             self._retire(keep)
+
+    def _pick_all(self, logits: torch.Tensor) -> list[int]:
+        """The running rows' next tokens: greedy rows in one argmax, sampled rows each with its
+        own generator (so a seed gives what it gives alone)."""
+        tokens: list[int] = logits.argmax(dim=-1).tolist()
+        for index, row in enumerate(self._running):
+            if row.sampler is not None:
+                tokens[index] = self._pick(row, logits[index : index + 1])
+        return tokens
 
     def _pick(self, row: _Row, logits: torch.Tensor) -> int:
         import torch
