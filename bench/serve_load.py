@@ -3,13 +3,16 @@ requests, some clients hanging up mid-stream; per level requests/s, tokens/s, ti
 token and latency p50/p99, then the short-behind-long latency ratio.
 
     python bench/serve_load.py [--levels 1,4,16,64] [--requests 2] [--concurrency 16]
-                               [--reference transformers] [--model DIR]
+                               [--reference transformers|transformers-cb] [--rounds 3] [--model DIR]
 
 Each level runs `clients` concurrent clients until `clients * --requests` requests (at least 8)
 are done; one request in four is long (a sum the demo model writes digit by digit until its
 context is full), one in ten hangs up after its first few chunks. With `--reference
 transformers`, the same load also goes to Hugging Face's `transformers serve` on the same
-model, and the last column is vibe's rate over the reference's.
+model (`transformers-cb`: with `--continuous-batching`, its strongest setting). Both servers run
+side by side: after a warm-up, each round runs every level on each server, the order
+alternating, and the summary gives medians (and min-max) of the rounds, vibe's over the
+reference's, with the load average.
 """
 
 from __future__ import annotations
@@ -83,6 +86,8 @@ def start(name: str, model: Path, concurrency: int) -> Server:
     else:
         command = [str(Path(sys.executable).with_name("transformers")), "serve", str(model), "--port", str(port),
                    "--host", "127.0.0.1", "--device", "cpu"]  # fmt: skip
+        if name == "transformers-cb":
+            command.append("--continuous-batching")
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 180
@@ -196,32 +201,47 @@ def main() -> None:
     parser.add_argument("--levels", default="1,4,16,64")
     parser.add_argument("--requests", type=int, default=2, help="requests per client at each level (at least 8)")
     parser.add_argument("--concurrency", type=int, default=16, help="vibe serve --concurrency")
-    parser.add_argument("--reference", choices=["transformers"], default=None)
+    parser.add_argument("--reference", choices=["transformers", "transformers-cb"], default=None)
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     names = ["vibe", *([args.reference] if args.reference else [])]
-    results: dict[str, dict[int, dict[str, float]]] = {}
+    levels = [int(c) for c in args.levels.split(",")]
+    results: dict[str, dict[int, list[dict[str, float]]]] = {n: {c: [] for c in levels} for n in names}
+    load_before = os.getloadavg()[0]
     print(f"model {args.model.name} · levels {args.levels} · vibe serve --concurrency {args.concurrency}")
-    for name in names:
-        server = start(name, args.model, args.concurrency)
-        try:
+    servers = {name: start(name, args.model, args.concurrency) for name in names}
+    try:
+        for server in servers.values():
             level(server, 2, 4, seed=1)  # warm-up
-            results[name] = {}
-            for clients in (int(c) for c in args.levels.split(",")):
-                stats = level(server, clients, max(8, clients * args.requests), seed=clients)
-                results[name][clients] = stats
-                cells = "  ".join(f"{key} {value:7.2f}" for key, value in stats.items())
-                print(f"{name:12} clients {clients:3}  {cells}", flush=True)
+        for round_index in range(args.rounds):
+            for clients in levels:
+                order = names if round_index % 2 == 0 else names[::-1]
+                for name in order:
+                    stats = level(servers[name], clients, max(8, clients * args.requests), seed=clients + round_index)
+                    results[name][clients].append(stats)
+                    cells = "  ".join(f"{key} {value:7.2f}" for key, value in stats.items())
+                    print(f"round {round_index + 1} {name:15} clients {clients:3}  {cells}", flush=True)
+        for name, server in servers.items():
             alone, during, long = short_behind_long(server)
-            print(f"{name:12} short alone {alone:.2f}s · beside a long one {during:.2f}s "
+            print(f"{name:15} short alone {alone:.2f}s · beside a long one {during:.2f}s "
                   f"({during / alone:.2f}x its solo latency) · the long one {long:.2f}s "
                   f"(short/long {during / long:.2f})", flush=True)  # fmt: skip
-        finally:
+    finally:
+        for server in servers.values():
             server.stop()
-    if args.reference:
-        for clients, stats in results["vibe"].items():
-            reference = results[args.reference][clients]
-            ratio = stats["requests/s"] / reference["requests/s"] if reference["requests/s"] else float("inf")
-            print(f"clients {clients:3}: vibe / {args.reference} requests/s = {ratio:.2f}x")
+    print(f"\nmedians of {args.rounds} rounds (min-max) · load average (1 min) {load_before:.2f} before, "
+          f"{os.getloadavg()[0]:.2f} after · {os.cpu_count()} CPUs")  # fmt: skip
+    for clients in levels:
+        for name in names:
+            cells = []
+            for key in results[name][clients][0]:
+                values = [stats[key] for stats in results[name][clients]]
+                cells.append(f"{key} {statistics.median(values):.2f} ({min(values):.2f}-{max(values):.2f})")
+            print(f"clients {clients:3} {name:15} " + " · ".join(cells))
+        if args.reference:
+            ours, theirs = (statistics.median(s["tokens/s"] for s in results[n][clients]) for n in names)
+            ratio = ours / theirs if theirs else float("inf")
+            print(f"clients {clients:3}: vibe / {args.reference} tokens/s = {ratio:.2f}x")
 
 
 if __name__ == "__main__":
