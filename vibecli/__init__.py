@@ -30,21 +30,45 @@ _PUBLIC = {
 
 __all__ = ["__version__", *_PUBLIC]
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the names, for type checkers and editors; at run time __getattr__ imports them
     from vibecli.api import (
-        AnswerDelta,
-        CodeVerdict,
-        MathVerdict,
-        Model,
-        Notice,
-        SamplesResult,
-        SolveResult,
-        ThinkingDelta,
-        VibeError,
-        load,
-        verify_code,
-        verify_math,
-        verify_math_many,
+        AnswerDelta as AnswerDelta,
+    )
+    from vibecli.api import (
+        CodeVerdict as CodeVerdict,
+    )
+    from vibecli.api import (
+        MathVerdict as MathVerdict,
+    )
+    from vibecli.api import (
+        Model as Model,
+    )
+    from vibecli.api import (
+        Notice as Notice,
+    )
+    from vibecli.api import (
+        SamplesResult as SamplesResult,
+    )
+    from vibecli.api import (
+        SolveResult as SolveResult,
+    )
+    from vibecli.api import (
+        ThinkingDelta as ThinkingDelta,
+    )
+    from vibecli.api import (
+        VibeError as VibeError,
+    )
+    from vibecli.api import (
+        load as load,
+    )
+    from vibecli.api import (
+        verify_code as verify_code,
+    )
+    from vibecli.api import (
+        verify_math as verify_math,
+    )
+    from vibecli.api import (
+        verify_math_many as verify_math_many,
     )
 
 

@@ -113,8 +113,9 @@ def code_reward(completions: Sequence[Any], tests: Sequence[Any] | None = None, 
     if len(tests) != len(completions):
         raise ValueError(f"{len(completions)} completions but {len(tests)} sets of tests")
     responses = [_text(c) for c in completions]
-    with ThreadPoolExecutor(max_workers=min(len(responses), os.cpu_count() or 1) or 1) as threads:
-        return list(threads.map(lambda row: _code_score(row[0], row[1], CODE_TIMEOUT_S), zip(responses, tests)))
+    rows = list(zip(responses, tests, strict=True))
+    with ThreadPoolExecutor(max_workers=min(len(rows), os.cpu_count() or 1) or 1) as threads:
+        return list(threads.map(lambda row: _code_score(row[0], row[1], CODE_TIMEOUT_S), rows))
 
 
 def compute_score(data_source: str, solution_str: str, ground_truth: Any, extra_info: Any = None) -> float:
