@@ -98,3 +98,24 @@ def test_trl_calls_the_rewards() -> None:
     completions = ["<think>2+3</think>\\boxed{5}", f"<think>…</think>\n```python\n{ADD}\n```", "\\boxed{5}"]
     rewards = GRPOTrainer._calculate_rewards(trainer, inputs, [i["prompt"] for i in inputs], completions, [[1]] * 3)
     assert rewards.tolist() == [[1.0, 0.0], [0.0, 1.0], [0.0, 0.0]]
+
+
+def test_verl_loads_compute_score_from_the_file() -> None:
+    """verl's `custom_reward_function.path`: the file is loaded as a module of its own, then
+    `compute_score` is called with keyword arguments."""
+    import importlib.util
+    import sys
+
+    import vibecli.rewards
+
+    spec = importlib.util.spec_from_file_location("custom_module", vibecli.rewards.__file__)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["custom_module"] = module
+    try:
+        spec.loader.exec_module(module)
+        score = module.compute_score(data_source="math", solution_str="<think>…</think>\\boxed{2}", ground_truth="2",
+                                     extra_info=None)  # fmt: skip
+    finally:
+        del sys.modules["custom_module"]
+    assert score == 1.0
