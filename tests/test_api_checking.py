@@ -185,3 +185,16 @@ def test_the_cli_prints_the_api_records(tmp_path: Path) -> None:
     assert [t["verdict"] for t in json.loads(out.stdout)["tests"]] == ["passed", "wrong_answer"]
     out = CliRunner().invoke(app, ["verify", "math", "0.5", "--expected", "1/2", "--json"])
     assert json.loads(out.stdout) == vibecli.verify_math("1/2", "0.5").to_json()
+
+
+def test_a_thread_keeps_at_most_two_pools() -> None:
+    from vibecli.api import checking
+
+    def alive() -> int:
+        return sum(len(pool._workers) for pool in checking._pools.pools.values())
+
+    vibecli.verify_math("1", "1")
+    for workers in (3, 2, 3):
+        assert vibecli.verify_math_many([("1", "1"), ("2", "3")], workers=workers)[0].equal is True
+        assert sorted(checking._pools.pools) == sorted({1, workers})
+        assert alive() == 1 + workers

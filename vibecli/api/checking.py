@@ -29,7 +29,8 @@ __all__ = ["CodeVerdict", "MathVerdict", "verify_code", "verify_math", "verify_m
 
 
 class _ThreadPools(threading.local):
-    """This thread's warm pools by worker count, tagged with the process that made them."""
+    """This thread's warm pools by worker count (`verify_math`'s single worker and the last other
+    count asked for), tagged with the process that made them."""
 
     pid: int = -1
     pools: dict[int, WorkerPool]
@@ -39,6 +40,8 @@ class _ThreadPools(threading.local):
             self.pid, self.pools = os.getpid(), {}
         pool = self.pools.get(workers)
         if pool is None:
+            for count in [c for c in self.pools if c not in (1, workers)]:
+                self.discard(count)  # idle processes are bounded: verify_math's worker and one pool more
             pool = self.pools[workers] = math_pool(workers=workers)
         return pool
 
