@@ -198,3 +198,29 @@ def test_a_thread_keeps_at_most_two_pools() -> None:
         assert vibecli.verify_math_many([("1", "1"), ("2", "3")], workers=workers)[0].equal is True
         assert sorted(checking._pools.pools) == sorted({1, workers})
         assert alive() == 1 + workers
+
+
+def test_a_threads_workers_end_with_it() -> None:
+    from vibecli.api import checking
+
+    pids: list[int] = []
+
+    def work() -> None:
+        vibecli.verify_math_many([("1", "1")], workers=2)
+        pids.extend(w.process.pid for pool in checking._pools.pools.values() for w in pool._workers)
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    thread.join()
+    assert len(pids) == 2
+
+    def running(pid: int) -> bool:
+        try:
+            return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+        except FileNotFoundError:
+            return False
+
+    deadline = time.monotonic() + 30
+    while any(running(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(running(pid) for pid in pids)
