@@ -1,4 +1,7 @@
-"""Start-up cost of `vibe --help` against a bare interpreter, side by side, as a ratio.
+"""Start-up cost of `vibe --help` (and of `import vibecli`) against a bare interpreter, side by side, as a ratio.
+
+It first checks that `import vibecli`, with its public names looked up, imports none of the heavy
+libraries (torch, transformers, SymPy, …), and stops with an error when one is.
 
 The commands take turns within each round, so a burst of load elsewhere on the machine
 hits them alike; the load average before and after is printed, to say how quiet it was.
@@ -19,8 +22,12 @@ import subprocess
 import sys
 import time
 
+HEAVY = ("torch", "transformers", "exllamav2", "sympy", "latex2sympy2_extended", "prompt_toolkit", "openai")
+IMPORT_API = "import vibecli, vibecli.rewards; [getattr(vibecli, name) for name in vibecli.__all__]"
 COMMANDS = {
     "python -c pass": [sys.executable, "-c", "pass"],
+    "import vibecli": [sys.executable, "-c", "import vibecli"],
+    "import vibecli (+ public names)": [sys.executable, "-c", IMPORT_API],
     "python -m vibecli --help": [sys.executable, "-m", "vibecli", "--help"],
     "vibe --help": [shutil.which("vibe") or "vibe", "--help"],
     "vibe --version": [shutil.which("vibe") or "vibe", "--version"],
@@ -34,11 +41,21 @@ def once(argv: list[str], cwd: str | None = None) -> float:
     return time.perf_counter() - start
 
 
+def check_import_is_light() -> None:
+    """`import vibecli` must stay light: the API's names load their modules on first use."""
+    probe = f"{IMPORT_API}\nimport sys; print(sorted(m for m in {HEAVY!r} if m in sys.modules))"
+    loaded = subprocess.run([sys.executable, "-c", probe], check=True, capture_output=True, text=True).stdout.strip()
+    if loaded != "[]":
+        sys.exit(f"import vibecli imported heavy modules: {loaded}")
+    print("import vibecli: no heavy module imported")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=31)
     parser.add_argument("--before", help="a directory holding another version's vibecli/ package")
     args = parser.parse_args()
+    check_import_is_light()
     commands = {label: (argv, None) for label, argv in COMMANDS.items()}
     if args.before:  # run from there: `-m` imports from the working directory first
         commands["before: python -m vibecli --help"] = ([sys.executable, "-m", "vibecli", "--help"], args.before)

@@ -73,3 +73,12 @@ def test_the_help_table_matches_each_command() -> None:
         command = load_subcommand(name)
         assert " ".join((command.help or "").split()).startswith(entry.help), name
         assert command.get_params  # a real Click command, built from its module
+
+
+def test_import_vibecli_and_its_public_names_is_light() -> None:
+    """`import vibecli` (and looking up the API's names, and `vibecli.rewards`) loads no heavy module."""
+    probe = ("import json, sys, vibecli, vibecli.rewards\n"
+             "[getattr(vibecli, name) for name in vibecli.__all__]\n"
+             f"print(json.dumps([m for m in {HEAVY!r} if m in sys.modules]))")  # fmt: skip
+    proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True)
+    assert json.loads(proc.stdout) == []

@@ -128,11 +128,7 @@ def math_command(
     with math_pool(timeout_s=timeout) as pool:
         verdict = next(check_many(pool, [(expected, pred)]))
     if json_output:
-        json_line(
-            terminal,
-            {"verdict": verdict.verdict, "equal": verdict.equal, "reason": verdict.reason,
-             "gold": verdict.gold, "pred": verdict.pred},
-        )  # fmt: skip
+        json_line(terminal, verdict.to_json())
     else:
         verdict_line(terminal, verdict.verdict.replace("_", " "), verdict.reason)
     raise typer.Exit(int(_VERDICT_EXIT[verdict.verdict]))
@@ -218,34 +214,21 @@ def code_command(
 
     Exit codes: 0 every test passed · 1 a test failed · 2 usage error · 3 could not run.
     """
-    from vibecli.verify.code import load_io_cases, run_assert_tests, run_io_tests, solution_source
-    from vibecli.verify.sandbox import Limits, isolation
+    from vibecli.verify.code_check import Tests, check_code
 
     _positive("--timeout", timeout)
     _positive("--memory", memory)
     text = _read_stdin("the solution") if solution == "-" else read_text_file(Path(solution), "solution")
-    source = solution_source(text)
-    limits = Limits(wall_s=timeout, cpu_s=timeout, memory_mb=memory, require_isolation=not no_sandbox)
+    cases: Tests = read_text_file(tests, "tests file") if tests.suffix == ".py" else tests
     terminal = make_terminal()
     try:
-        if tests.suffix == ".py":
-            results = run_assert_tests(
-                source, read_text_file(tests, "tests file"), limits=limits, entry_point=entry_point
-            )
-        else:
-            results = run_io_tests(source, load_io_cases(tests), limits=limits, float_tolerance=float_tol)
+        checked = check_code(text, cases, timeout_s=timeout, memory_mb=memory, float_tolerance=float_tol,
+                             entry_point=entry_point, require_isolation=not no_sandbox)  # fmt: skip
     except OSError as exc:
         raise SandboxError(f"could not run the sandbox: {exc}") from None
-    how = isolation()
-    passed = sum(r.verdict == "passed" for r in results)
+    how, results, passed = checked.isolation, checked.tests, checked.passed
     if json_output:
-        json_line(terminal, {
-            "passed": passed, "total": len(results),
-            "tests": [{"index": r.index, "verdict": r.verdict, "seconds": round(r.seconds, 3), "detail": r.detail}
-                      for r in results],
-            "isolation": {"method": how.method, "network": how.network, "filesystem": how.filesystem,
-                          "memory": how.memory, "notes": list(how.notes)},
-        })  # fmt: skip
+        json_line(terminal, checked.to_json())
     else:
         for r in results:
             verdict_line(terminal, r.verdict.replace("_", " "), f"test {r.index} ({r.seconds:.2f}s) {r.detail}".strip())

@@ -33,8 +33,7 @@ class Verifier:
             if self._pool is None:
                 self._pool = math_pool()
             verdict = next(check_many(self._pool, [(gold, pred)]))
-        return {"kind": "math", "verdict": verdict.verdict, "equal": verdict.equal, "reason": verdict.reason,
-                "gold": verdict.gold, "pred": verdict.pred}  # fmt: skip
+        return {"kind": "math", **verdict.to_json()}
 
     def code(self, code: str, tests: list[dict[str, str]] | str, entry_point: str | None) -> dict[str, Any]:
         from vibecli.verify.code import IOCase, run_assert_tests, run_io_tests, solution_source

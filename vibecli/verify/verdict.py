@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 VerdictKind = Literal["equal", "not_equal", "undecided"]
 
@@ -18,6 +18,11 @@ class Verdict:
     @property
     def equal(self) -> bool | None:
         return {"equal": True, "not_equal": False, "undecided": None}[self.verdict]
+
+    def to_json(self) -> dict[str, Any]:
+        """The `vibe verify math --json` record."""
+        return {"verdict": self.verdict, "equal": self.equal, "reason": self.reason, "gold": self.gold,
+                "pred": self.pred}  # fmt: skip
 
 
 def yes(reason: str) -> Verdict:

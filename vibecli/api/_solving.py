@@ -1,0 +1,160 @@
+"""The API's only coupling to vibe's solving internals (reasoning/, batch/, cli/common).
+
+Everything `vibecli.Model` does to load a model, solve, sample and batch goes through the
+functions here, so that when the solve path changes only this module has to follow it:
+`settings`, `load_engine`, `solve_events`, `samples_result` and `batch_results`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from vibecli.config import Config, load_config, with_overrides
+from vibecli.reasoning.samples import SamplesResult, solve_samples
+from vibecli.reasoning.solve import (
+    AnswerDelta,
+    Notice,
+    SolveResult,
+    ThinkingDelta,
+    build_request,
+    controls_for,
+    sampling_for,
+    solve_stream,
+)
+
+if TYPE_CHECKING:
+    from vibecli.engine.backend import Backend
+    from vibecli.prompting.templates import PromptTemplate, Templates
+
+SolveEvent = ThinkingDelta | AnswerDelta | Notice | SolveResult
+
+__all__ = ["AnswerDelta", "Notice", "SamplesResult", "SolveEvent", "SolveResult", "ThinkingDelta"]
+
+
+def settings(base: Config | None = None, **given: Any) -> Config:
+    """The user's config (file, then VIBE_* variables) with `given` on top, validated as flags are."""
+    return with_overrides(base if base is not None else load_config(), **given)
+
+
+def load_engine(config: Config) -> Backend:
+    """Resolve the model and load its backend, as every command does (notices go to stderr)."""
+    from vibecli.cli.common import load_engine as load
+    from vibecli.ui.console import make_terminal
+
+    return load(config, make_terminal())
+
+
+def _template(config: Config, problem: str, templates: Templates) -> PromptTemplate:
+    from vibecli.cli.common import pick_template
+    from vibecli.ui.console import make_terminal
+
+    return pick_template(config.mode, problem, templates, make_terminal())
+
+
+def _checked(result: SolveResult, expected: str | None, tests: Path | None) -> SolveResult:
+    """The verdict of `expected` / `tests` attached, as `vibe solve --expected/--tests` does."""
+    from vibecli.verify.solution import check_against_expected, check_against_tests
+
+    if result.finish_reason == "cancelled":
+        return result
+    if expected is not None:
+        return dataclasses.replace(result, check=check_against_expected(result.final_answer, expected))
+    if tests is not None:
+        return dataclasses.replace(result, check=check_against_tests(result.final_answer, tests))
+    return result
+
+
+def solve_events(
+    engine: Backend, config: Config, templates: Templates, problem: str, *, expected: str | None = None,
+    tests: Path | None = None, starter_code: str | None = None, cancel: threading.Event | None = None,
+) -> Iterator[SolveEvent]:  # fmt: skip
+    """Thinking and answer deltas as the model writes, then the `SolveResult` (checked when asked)."""
+    template = _template(config, problem, templates)
+    request = build_request(template, problem, sampling=sampling_for(template, config), max_tokens=config.max_tokens,
+                            starter_code=starter_code)  # fmt: skip
+    events = solve_stream(engine, template, problem, request=request, controls=controls_for(template, config),
+                          cancel=cancel)  # fmt: skip
+    for event in events:
+        yield _checked(event, expected, tests) if isinstance(event, SolveResult) else event
+
+
+def samples_result(
+    engine: Backend, config: Config, templates: Templates, problem: str, k: int, *, expected: str | None = None,
+    tests: Path | None = None, starter_code: str | None = None,
+) -> SamplesResult:  # fmt: skip
+    """K samples in one batch and their vote, as `vibe solve --samples K` runs them."""
+    from vibecli.verify.math import check_many, math_pool
+    from vibecli.verify.solution import check_against_expected, check_against_tests
+
+    template = _template(config, problem, templates)
+    request = build_request(template, problem, sampling=sampling_for(template, config), max_tokens=config.max_tokens,
+                            starter_code=starter_code)  # fmt: skip
+    code_tests = tests if template.answer_format == "code" and tests is not None else None
+    with math_pool(workers=1) as pool:
+
+        def same(a: str, b: str) -> bool:
+            return next(check_many(pool, [(a, b)])).verdict == "equal"
+
+        events = solve_samples(engine, template, problem, request=request, k=k, controls=controls_for(template, config),
+                               same=same, check_code=(lambda code: check_against_tests(code, code_tests))
+                               if code_tests else None)  # fmt: skip
+        result = next(event for event in events if isinstance(event, SamplesResult))
+    if expected is not None:
+        return dataclasses.replace(result, check=check_against_expected(result.final_answer, expected))
+    if code_tests is not None and result.winner is not None:
+        return dataclasses.replace(result, check=result.samples[result.winner].check)
+    return result
+
+
+def batch_results(
+    engine: Backend, config: Config, templates: Templates, problems: Sequence[str], *,
+    expected: Sequence[str | None] | None = None, concurrency: int = 8,
+) -> Iterator[tuple[int, SolveResult]]:  # fmt: skip
+    """(index into `problems`, its `SolveResult`) as each finishes, through the backend's continuous
+    batch (`vibe batch`'s path: every prompt fitted to the context first, no thinking controls)."""
+    from vibecli.engine.context import fit_request
+    from vibecli.reasoning.extract import extract_answer
+    from vibecli.reasoning.splitter import CLOSE_TAG, split_text
+
+    chosen, requests = [], []
+    for index, problem in enumerate(problems):
+        template = _template(config, problem, templates)
+        request = build_request(template, problem, sampling=sampling_for(template, config),
+                                max_tokens=config.max_tokens)  # fmt: skip
+        fitted = fit_request(engine, request, what=f"problem {index}: the prompt").request
+        chosen.append(template)
+        requests.append(dataclasses.replace(fitted, request_id=str(index)))
+    cancel = threading.Event()
+    info = engine.info
+    completions = engine.run_many(requests, cancel=cancel, max_batch=concurrency)
+    try:
+        for completion in completions:
+            index = int(completion.request_id)
+            finished, template = completion.finished, chosen[index]
+            thinking, answer, closed = split_text(finished.text)
+            stats = finished.stats
+            if CLOSE_TAG in finished.text:
+                thinking_tokens = engine.count_tokens(finished.text.split(CLOSE_TAG, 1)[0] + CLOSE_TAG)
+            else:
+                thinking_tokens = stats.generated_tokens if thinking else 0
+            thinking_tokens = min(thinking_tokens, stats.generated_tokens)
+            result = SolveResult(
+                problem=problems[index], mode=template.name, model=info.name, backend=info.backend,
+                thinking=thinking, answer=answer,
+                final_answer=extract_answer(answer, template.answer_format) if closed or not thinking else None,
+                finish_reason=finished.reason, prompt_tokens=stats.prompt_tokens, thinking_tokens=thinking_tokens,
+                answer_tokens=stats.generated_tokens - thinking_tokens, ttft_s=stats.ttft_s, total_s=stats.total_s,
+                tokens_per_s=stats.decode_tokens_per_s,
+                error=finished.error, cached_tokens=stats.cached_tokens, engine_notes=info.notes,
+            )  # fmt: skip
+            gold = expected[index] if expected is not None else None
+            yield index, _checked(result, gold, None)
+    finally:
+        cancel.set()  # the caller stopped early: stop generating what is left
+        close = getattr(completions, "close", None)
+        if close is not None:
+            close()

@@ -1,0 +1,168 @@
+"""`vibecli.load` and `Model`: a loaded model that solves, streams, samples and batches."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from vibecli.api import _solving
+from vibecli.api._solving import SamplesResult, SolveEvent, SolveResult
+from vibecli.errors import UsageError
+
+if TYPE_CHECKING:
+    from vibecli.config import Config
+    from vibecli.engine.backend import Backend
+    from vibecli.engine.types import ModelInfo
+    from vibecli.prompting.templates import Templates
+
+
+class Model:
+    """A loaded model. Use it in a `with` block (or call `close()`) to free the engine.
+
+    Calls on one `Model` run one at a time: it is not for sharing across threads."""
+
+    def __init__(self, engine: Backend, config: Config, templates: Templates) -> None:
+        self._engine: Backend | None = engine
+        self._config = config
+        self._templates = templates
+        self._lock = threading.Lock()
+
+    @contextlib.contextmanager
+    def _turn(self) -> Iterator[Backend]:
+        """The engine, for one call at a time: a second call meanwhile is an error, not a deadlock."""
+        engine = self._live()
+        if not self._lock.acquire(blocking=False):
+            raise UsageError("this model is busy with another call (finish or close that stream first)")
+        try:
+            yield engine
+        finally:
+            self._lock.release()
+
+    @property
+    def info(self) -> ModelInfo:
+        """What was loaded: name, path, backend, context length."""
+        return self._live().info
+
+    def __enter__(self) -> Model:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Free the engine; later calls raise `UsageError`. Closing twice is harmless."""
+        engine, self._engine = self._engine, None
+        if engine is not None:
+            engine.close()
+
+    def _live(self) -> Backend:
+        if self._engine is None:
+            raise UsageError("this model is closed")
+        return self._engine
+
+    def _settings(self, **given: Any) -> Config:
+        return _solving.settings(self._config, **given)
+
+    def stream(
+        self, problem: str, *, mode: str | None = None, max_tokens: int | None = None,
+        think_budget: int | None = None, temperature: float | None = None, top_p: float | None = None,
+        seed: int | None = None, expected: str | None = None, tests: str | Path | None = None,
+        starter_code: str | None = None, cancel: threading.Event | None = None,
+    ) -> Iterator[SolveEvent]:  # fmt: skip
+        """`ThinkingDelta`s and `AnswerDelta`s as the model writes (a `Notice` first when
+        `max_tokens` had to be capped), then the `SolveResult`. Setting `cancel` stops generating."""
+        config = self._settings(mode=mode, max_tokens=max_tokens, think_budget=think_budget, temperature=temperature,
+                                top_p=top_p, seed=seed)  # fmt: skip
+        text = _problem(problem)
+        tests_file = _tests_file(tests)
+        with self._turn() as engine:
+            yield from _solving.solve_events(engine, config, self._templates, text, expected=expected, tests=tests_file,
+                                             starter_code=starter_code, cancel=cancel)  # fmt: skip
+
+    def solve(
+        self, problem: str, *, mode: str | None = None, max_tokens: int | None = None,
+        think_budget: int | None = None, temperature: float | None = None, top_p: float | None = None,
+        seed: int | None = None, expected: str | None = None, tests: str | Path | None = None,
+        starter_code: str | None = None,
+    ) -> SolveResult:  # fmt: skip
+        """Solve one problem. With `expected` (a gold answer) or `tests` (a tests file, as
+        `vibe solve --tests`), `result.check` holds the verdict."""
+        events = self.stream(problem, mode=mode, max_tokens=max_tokens, think_budget=think_budget,
+                             temperature=temperature, top_p=top_p, seed=seed, expected=expected, tests=tests,
+                             starter_code=starter_code)  # fmt: skip
+        for event in events:
+            if isinstance(event, SolveResult):
+                return event
+        raise AssertionError("the solve stream ended without a result")  # solve_stream always ends with one
+
+    def samples(
+        self, problem: str, k: int, *, mode: str | None = None, max_tokens: int | None = None,
+        think_budget: int | None = None, temperature: float | None = None, top_p: float | None = None,
+        seed: int | None = None, expected: str | None = None, tests: str | Path | None = None,
+    ) -> SamplesResult:  # fmt: skip
+        """K samples in one batch (seeds SEED, SEED+1, …); the majority answer by math equivalence
+        wins (in code mode with `tests`, the first sample that passes them)."""
+        if not isinstance(k, int) or k < 1:
+            raise UsageError(f"k must be a positive integer, not {k!r}")
+        config = self._settings(mode=mode, max_tokens=max_tokens, think_budget=think_budget, temperature=temperature,
+                                top_p=top_p, seed=seed)  # fmt: skip
+        text, tests_file = _problem(problem), _tests_file(tests)
+        with self._turn() as engine:
+            return _solving.samples_result(engine, config, self._templates, text, k, expected=expected,
+                                           tests=tests_file)  # fmt: skip
+
+    def batch(
+        self, problems: Iterable[str], *, concurrency: int = 8, expected: Sequence[str | None] | None = None,
+        mode: str | None = None, max_tokens: int | None = None, temperature: float | None = None,
+        top_p: float | None = None, seed: int | None = None,
+    ) -> Iterator[tuple[int, SolveResult]]:  # fmt: skip
+        """`(index, SolveResult)` for each problem as it finishes (not in order), up to `concurrency`
+        at once through the continuous batch. `expected[i]`, when given, checks problem i."""
+        texts = [_problem(p) for p in problems]
+        if expected is not None and len(expected) != len(texts):
+            raise UsageError(f"expected has {len(expected)} answers for {len(texts)} problems")
+        if not isinstance(concurrency, int) or concurrency < 1:
+            raise UsageError(f"concurrency must be a positive integer, not {concurrency!r}")
+        config = self._settings(mode=mode, max_tokens=max_tokens, temperature=temperature, top_p=top_p, seed=seed)
+        with self._turn() as engine:
+            yield from _solving.batch_results(engine, config, self._templates, texts, expected=expected,
+                                              concurrency=concurrency)  # fmt: skip
+
+
+def _problem(problem: object) -> str:
+    if not isinstance(problem, str) or not problem.strip():
+        raise UsageError("the problem must be a non-empty string")
+    return problem.strip()
+
+
+def _tests_file(tests: str | Path | None) -> Path | None:
+    if tests is None:
+        return None
+    path = Path(tests)
+    if not path.is_file():
+        raise UsageError(f"tests file {path} does not exist")
+    return path
+
+
+def load(
+    model: str | None = "demo", *, backend: str | None = None, device: str | None = None, ctx: int | None = None,
+    cache: str | None = None, base_url: str | None = None, api_key: str | None = None, mode: str | None = None,
+    max_tokens: int | None = None, think_budget: int | None = None, temperature: float | None = None,
+    top_p: float | None = None, seed: int | None = None,
+) -> Model:  # fmt: skip
+    """Load `model` (a name from `vibe models`, a directory, or `demo`; None: the configured one).
+
+    Settings layer as on the command line: the config file, then `VIBE_*` variables, then these
+    arguments; each call's own arguments go on top. Raises `vibecli.VibeError` subclasses
+    (`UsageError`, `EngineError`) with one-line messages."""
+    from vibecli.prompting.templates import load_templates
+
+    config = _solving.settings(model=model, backend=backend, device=device, ctx=ctx, cache=cache, base_url=base_url,
+                               api_key=api_key, mode=mode, max_tokens=max_tokens, think_budget=think_budget,
+                               temperature=temperature, top_p=top_p, seed=seed)  # fmt: skip
+    templates = load_templates()
+    return Model(_solving.load_engine(config), config, templates)
