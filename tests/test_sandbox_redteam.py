@@ -12,6 +12,7 @@ cannot endanger the machine running the tests.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import socket
 import subprocess
@@ -429,6 +430,28 @@ def test_a_correct_solution_passes_whatever_it_prints(kind: str, source: str, me
     else:
         results = run_io_tests(source, IO_CASES, limits=LIMITS)
     assert all(r.verdict == "passed" for r in results), results
+
+
+# Output without end, where the program's own output is not its verdict (assert tests) and where
+# it is (stdin/stdout): each is the program's failure, never the machine's (found by a stranger:
+# the assert case raised SandboxFailure).
+ENDLESS_OUTPUT = [
+    ("asserts in the solution", "def add(a, b):\n    while True:\n        print('x' * 1000)\n"),
+    ("asserts at import", "while True:\n    print('y' * 5000, flush=True)\ndef add(a, b):\n    return a + b\n"),
+    ("asserts on stderr", "import sys\ndef add(a, b):\n    while True:\n        sys.stderr.write('z' * 4096)\n"),
+    ("io", "while True:\n    print('x' * 1000)\n"),
+]
+
+
+@pytest.mark.parametrize(("name", "source"), ENDLESS_OUTPUT, ids=[n for n, _ in ENDLESS_OUTPUT])
+def test_endless_output_is_the_programs_failure(name: str, source: str, method: str) -> None:  # noqa: F811
+    limits = dataclasses.replace(LIMITS, wall_s=2.0)
+    if name == "io":
+        results = run_io_tests(source, IO_CASES[:1], limits=limits)
+        assert [(r.verdict, r.detail) for r in results] == [("runtime_error", "output limit exceeded")]
+    else:
+        results = run_assert_tests(source, ASSERT_TESTS, limits=limits, entry_point="add")
+        assert [r.verdict for r in results] == ["time_limit"], results
 
 
 def test_a_kill_is_not_called_a_time_limit(method: str) -> None:  # noqa: F811

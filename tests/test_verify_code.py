@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -204,3 +205,26 @@ def test_vibe_verify_code_a_wrong_solution_cannot_exit_its_way_to_a_pass(tmp_pat
 def test_outputs_match_never_raises_on_odd_numbers(printed: str) -> None:
     for tolerance in (None, 1e-6):
         assert outputs_match("6", printed, float_tolerance=tolerance) is False
+
+
+def _respell_digits(text: str, zero: str) -> str:
+    return "".join(chr(ord(zero) + int(c)) if c.isdigit() else c for c in text)
+
+
+# Every script's digits that Python's Decimal() reads, and its underscore grouping: a program that
+# prints them did not print the number (found by a stranger: `1_0`, `١٠` and `１０` matched 10).
+DIGIT_RESPELLINGS = {
+    "underscore": lambda n: n[0] + "_" + n[1:] if len(n) > 1 else n + "_0",
+    **{f"digits from U+{ord(z):04X}": functools.partial(_respell_digits, zero=z) for z in "٠۰०০੦૦୦௦౦೦൦๐０"},
+}
+
+
+@pytest.mark.parametrize("number", ["10", "42", "-7", "3.25", "1000000", "0.5 12"])
+@pytest.mark.parametrize("respell", list(DIGIT_RESPELLINGS), ids=list(DIGIT_RESPELLINGS))
+def test_numbers_match_only_as_plain_ascii_numbers(number: str, respell: str) -> None:
+    written = " ".join(DIGIT_RESPELLINGS[respell](token) for token in number.split())
+    assert written != number
+    assert outputs_match(number, written) is False
+    assert outputs_match(number, written, float_tolerance=1e-6) is False
+    padded = " ".join(token + ("0" if "." in token else ".0") for token in number.split())
+    assert outputs_match(number, padded) is True  # the same numbers, plainly written, still match

@@ -89,13 +89,20 @@ def _lines(text: str) -> list[str]:
     return [line.strip() for line in text.strip().split("\n")]
 
 
+# A number as a program prints one: ASCII digits only. Decimal() alone also reads `1_0`, `١٠` and
+# `１０` as 10, and NaN/Infinity, so a wrong output could match a number.
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+
+
 def _numbers(line: str) -> list[Decimal] | None:
-    """The line's tokens as finite decimals, or None (NaN, sNaN and Infinity are words here)."""
+    """The line's tokens as decimals when every one is a plainly written number, else None."""
+    tokens = line.split()
+    if not all(_NUMBER.fullmatch(token) for token in tokens):
+        return None
     try:
-        numbers = [Decimal(token) for token in line.split()]
+        return [Decimal(token) for token in tokens]
     except InvalidOperation:
         return None
-    return numbers if all(number.is_finite() for number in numbers) else None
 
 
 def outputs_match(expected: str, actual: str, *, float_tolerance: float | None = None) -> bool:

@@ -150,8 +150,11 @@ def launch(
         if time.monotonic() >= deadline or (cancel is not None and cancel.is_set()):
             break
     timed_out = False
+    capped = stop_at_output_cap and out.overflow.is_set()  # the sink ended the run, not the timer
     if process.poll() is None:
-        timed_out = not out.overflow.is_set() and not (cancel is not None and cancel.is_set())
+        # A tests job's stdout is drained past its cap without ending the run (the verdict comes
+        # from the harness), so only a capped program job ends early for its output.
+        timed_out = not capped and not (cancel is not None and cancel.is_set())
         _kill(process)
     process.wait()
     wall = time.monotonic() - started
@@ -165,7 +168,7 @@ def launch(
     return Outcome(
         exit_code=exited.get("code") if exited else None, signal=exited.get("signal") if exited else None,
         stdout=out.text(), stderr=err.text(), wall_s=wall, timed_out=timed_out,
-        output_overflow=stop_at_output_cap and out.overflow.is_set(),
+        output_overflow=capped,
         out_of_memory=out_of_memory, verdict=verdicts[0] if verdicts else None,
         setup_error=str(failed.get("message")) if failed else None,
     )  # fmt: skip
