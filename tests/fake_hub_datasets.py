@@ -91,6 +91,8 @@ def build_datasets(root: Path) -> dict[str, Path]:
         _jsonl(lcb / name, [lcb_row(name, "2024-05-15")])
     _jsonl(lcb / "test4.jsonl", [lcb_row("v5a", "2024-08-10")])
     _jsonl(lcb / "test5.jsonl", [lcb_row("v5b", "2024-11-02", functional=True), lcb_row("v5c", "2025-01-20")])
+    # test6 holds a January problem too: release_v5 (test … test5) must not take it, as lcb_runner's does not.
     _jsonl(lcb / "test6.jsonl", [lcb_row("v5d", "2025-01-28"), lcb_row("v6a", "2025-02-03", functional=True),
-                                 lcb_row("v6b", "2025-04-30"), lcb_row("late", "2025-05-01")])  # fmt: skip
+                                 lcb_row("v6b", "2025-04-30")])  # fmt: skip
+    _jsonl(lcb / "test7.jsonl", [lcb_row("late", "2025-05-01")])  # a later release: not release_v6's
     return repos

@@ -119,7 +119,8 @@ def test_every_registered_layout_reads(tmp_path: Path) -> None:
     lcb = repos["livecodebench/code_generation_lite"]
     v5 = benchmark_problems(BENCHMARKS["livecodebench-v5"], lcb)
     v6 = benchmark_problems(BENCHMARKS["livecodebench-v6"], lcb)
-    assert [p.id for p in v5] == ["v5a", "v5b", "v5c", "v5d"] and [p.id for p in v6] == ["v6a", "v6b"]
+    # lcb_runner's release_v5 is test … test5: v5d (January 2025, in test6) is not in it
+    assert [p.id for p in v5] == ["v5a", "v5b", "v5c"] and [p.id for p in v6] == ["v6a", "v6b"]
     custom = benchmark_problems(windowed(BENCHMARKS["livecodebench-v6"], "2024-01-01", "2024-12-31"), lcb)
     assert [p.id for p in custom] == ["test2.jsonl", "test3.jsonl", "v5a", "v5b"]
     functional = v6[0]
@@ -128,6 +129,8 @@ def test_every_registered_layout_reads(tmp_path: Path) -> None:
 
 
 def test_lcb_windows_download_only_the_files_they_need() -> None:
+    assert BENCHMARKS["livecodebench-v5"].files == ("test4.jsonl", "test5.jsonl")  # release_v5 from 2024-08-01
+    assert BENCHMARKS["livecodebench-v6"].files == ("test6.jsonl",)  # release_v6 from 2025-02-01
     assert lcb_files("2025-02-01", "2025-05-01") == ("test6.jsonl",)
     assert lcb_files("2024-08-01", "2025-02-01") == ("test4.jsonl", "test5.jsonl", "test6.jsonl")
     assert "test[7-9].jsonl" in lcb_files("2025-06-01", "2025-09-01")
