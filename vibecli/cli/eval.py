@@ -368,8 +368,9 @@ def _run(terminal: Terminal, config: Any, plan: _Plan) -> list[dict[str, Any]]:
         if not problems:
             raise UsageError(ev.empty_message(target, windowed=windowed))
         warning = ev.count_warning(target, problems, windowed_by_user=windowed)
-        if warning and plan.limit is None:
+        if warning:
             terminal.err.print(f"vibe: warning: {warning}", style="warning", markup=False, highlight=False)
+        source["problems_in_set"] = len(problems)
         loaded.append((target, problems[: plan.limit] if plan.limit else problems, source))
     runs = _settings(terminal, config, plan, chosen, chosen_by, loaded, templates)
     if plan.output is not None:
