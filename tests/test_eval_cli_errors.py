@@ -167,3 +167,19 @@ def test_problems_without_a_gold_are_ungraded_not_wrong(tmp_path: Path) -> None:
     row = summary(out)
     assert (row["pass@1"], row["problems_graded"], row["problems_ungraded"]) == (1.0, 1, 1)
     assert "1 problems ungraded" in result.stdout
+
+
+def test_a_setting_from_the_environment_replacing_the_protocol_warns_and_is_recorded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("VIBE_TEMPERATURE", "0.3")
+    out = tmp_path / "run"
+    result = runner.invoke(app, ["eval", str(write_set(tmp_path / "set.jsonl", SET[:1])), "--model", "demo", "-k",
+                                 "1", "--max-tokens", "300", "-o", str(out)])  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    assert "warning: temperature 0.3 from the environment replaces the vibethinker-1.5b protocol's" in result.stderr
+    manifest = json.loads((out / "run.json").read_text())
+    assert manifest["settings"]["temperature"] == 0.3
+    assert {"key": "temperature", "value": 0.3, "from": "environment"} in manifest["protocol"]["overrides"]
+    assert {"key": "max_tokens", "value": 300, "from": "flag"} in manifest["protocol"]["overrides"]
+    assert "replaced: temperature 0.3 (environment)" in result.stdout
