@@ -31,6 +31,10 @@ def finished_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     done = runner.invoke(app, ["eval", str(problems), "--model", "demo", "-k", "2", "--max-tokens", "300",
                                "-o", str(out)])  # fmt: skip
     assert done.exit_code == 0, done.stderr
+    # the same run in the default folder (vibe's data dir), which the model's name decides
+    default = runner.invoke(app, ["eval", str(problems), "--model", "demo", "-k", "1", "--max-tokens", "300"],
+                            env={"XDG_DATA_HOME": str(root / "data")})  # fmt: skip
+    assert default.exit_code == 0, default.stderr
     return problems, out
 
 
@@ -61,6 +65,7 @@ def hostile(root: Path, problems: Path, run: Path) -> list[tuple[str, list[str],
         ("-o an existing file", [*base, "-o", str(a_file)], "is a file"),
         ("-o a finished run without --resume", [*base, "-o", str(run)], "--resume"),
         ("-o a folder of user files", [*base, "-o", str(folder)], "not empty"),
+        ("the default folder's run without --resume", [*base, "-k", "1", "--max-tokens", "300"], "--resume"),
         ("--resume into nothing", [*base, "-o", str(root / "new"), "--resume"], "no run"),
         ("--summary-json not .json", [*base, "--summary-json", str(root / "s.txt")], "--summary-json"),
         ("--summary-json a folder", [*base, "--summary-json", str(folder)], "--summary-json"),
@@ -110,8 +115,9 @@ def test_hostile_invocations_are_refused_before_any_model_loads(
     before = sorted(p.name for p in run.iterdir()), (run / "samples.jsonl").read_text()
     cases = hostile(tmp_path, problems, run)
     assert len(cases) >= 20
+    env = {"XDG_DATA_HOME": str(problems.parent / "data")}
     for what, args, word in cases:
-        result = runner.invoke(app, args)
+        result = runner.invoke(app, args, env=env)
         lines = result.stderr.strip().splitlines()
         assert result.exit_code == 2, (what, result.exit_code, result.stderr, result.exception)
         assert "Traceback" not in result.stderr and len(lines) == 1, (what, result.stderr)

@@ -126,6 +126,9 @@ def _problems_of(folder: RunFolder, templates: dict[str, Any]) -> list[Any] | No
     manifest = folder.manifest()
     source = manifest["source"]
     try:
+        if source.get("origin") == "card":
+            return load_target(Target(manifest["benchmark"], benchmark=find_benchmark(manifest["benchmark"])),
+                               templates, mode="auto", origin="card")[0]  # fmt: skip
         if "file" in source:
             target = Target(manifest["benchmark"], file=Path(source["file"]))
             return load_target(target, templates, mode=source.get("mode", "auto"))[0]
@@ -240,6 +243,14 @@ def _eval(
             "--choices", help="GPQA: card (the card's order, correct option A) or shuffled (by --seed). [card]"
         ),
     ] = None,
+    source: Annotated[
+        str | None,
+        typer.Option(
+            "--source",
+            help="hub (the Hub's copies) or card (the card authors' own files, pinned and "
+            "checked: aime24, aime25, hmmt25, gpqa-diamond). [hub]",
+        ),
+    ] = None,
     summary_json: Annotated[
         Path | None, typer.Option("--summary-json", help="Write the summaries here (.json).")
     ] = None,
@@ -297,6 +308,10 @@ def _eval(
         raise UsageError(f"--loop-guard takes on or off (got '{loop_guard}')")
     if choices not in (None, "card", "shuffled"):
         raise UsageError(f"--choices takes card or shuffled (got '{choices}')")
+    if source not in (None, "hub", "card"):
+        raise UsageError(f"--source takes hub or card (got '{source}')")
+    if source == "card" and choices == "shuffled":
+        raise UsageError("--source card is the card's prompts as they are: --choices shuffled needs --source hub")
     if len(set(names)) != len(names):
         raise UsageError("a benchmark is named twice: name each once")
     config = with_overrides(
@@ -322,7 +337,7 @@ def _eval(
     _check_files(summary_json, plot)
     flags = {"temperature": temperature, "top_p": top_p, "top_k": top_k, "max_tokens": max_tokens}
     plan = _Plan(names, output, resume, samples, concurrency, budgets, loop_guard == "on", grader, limit, *window,
-                 dataset_revision, progress, protocol, choices or "card", flags)  # fmt: skip
+                 dataset_revision, progress, protocol, choices or "card", flags, source or "hub")  # fmt: skip
     rows = _run(make_terminal(), config, plan)
     _write_outputs(make_terminal(), rows, summary_json, plot)
 
@@ -337,7 +352,7 @@ class _Plan:
     def __init__(self, *values: Any) -> None:
         (self.names, self.output, self.resume, self.k, self.concurrency, self.budgets, self.loop_guard, self.grader,
          self.limit, self.since, self.until, self.revision, self.progress, self.protocol, self.choices,
-         self.flags) = values  # fmt: skip
+         self.flags, self.origin) = values  # fmt: skip
 
 
 def _run(terminal: Terminal, config: Any, plan: _Plan) -> list[dict[str, Any]]:
@@ -351,7 +366,22 @@ def _run(terminal: Terminal, config: Any, plan: _Plan) -> list[dict[str, Any]]:
 
     templates = ev.eval_templates(load_templates())
     targets = [ev.resolve_target(name) for name in plan.names]
-    chosen, chosen_by = choose_protocol(plan.protocol, config.model)
+    if plan.origin == "card":
+        from vibecli.eval.card_data import require
+
+        for target in targets:
+            if target.benchmark is None:
+                raise UsageError(
+                    f"--source card reads the card's own files of registered benchmarks, not {target.file}"
+                )
+            require(target.benchmark.name)
+    choose_protocol(plan.protocol, config.model)  # a --protocol against the name asked for, first
+    predicted = config.model  # the model's name, known before loading where its files are local
+    if config.backend != "openai":
+        from vibecli.engine.resolve import resolve_model
+
+        predicted = resolve_model(config).name
+    chosen, chosen_by = choose_protocol(plan.protocol, predicted)
     if plan.output is not None:
         if plan.output.is_file():
             raise UsageError(f"-o {plan.output} is a file: give a folder for the run")
@@ -362,7 +392,7 @@ def _run(terminal: Terminal, config: Any, plan: _Plan) -> list[dict[str, Any]]:
     for target in targets:  # every download, and every check of the run folders, before the model loads
         problems, source = ev.load_target(target, templates, mode=config.mode, revision=plan.revision,
                                           since=plan.since, until=plan.until, choices=plan.choices,
-                                          seed=config.seed or 0)  # fmt: skip
+                                          seed=config.seed or 0, origin=plan.origin)  # fmt: skip
         if target.file is not None:
             source["mode"] = config.mode
         if not problems:
@@ -373,11 +403,13 @@ def _run(terminal: Terminal, config: Any, plan: _Plan) -> list[dict[str, Any]]:
         source["problems_in_set"] = len(problems)
         loaded.append((target, problems[: plan.limit] if plan.limit else problems, source))
     runs = _settings(terminal, config, plan, chosen, chosen_by, loaded, templates)
-    if plan.output is not None:
-        for (target, problems, source), (settings, _, _) in zip(loaded, runs, strict=True):
+    for (target, problems, source), (settings, _, _) in zip(loaded, runs, strict=True):
+        if plan.output is not None:
             folder = RunFolder(plan.output / target.name if len(targets) > 1 else plan.output)
-            if folder.exists():
-                ev.check_resume(folder, target, settings, problems, source, resume=plan.resume)
+        else:
+            folder = RunFolder(ev.default_folder(target, predicted or "model", settings))
+        if folder.exists():
+            ev.check_resume(folder, target, settings, problems, source, resume=plan.resume)
     engine = load_engine(config, terminal)
     info = engine.info
     if chosen_by == "default" and ev.protocol_for(info.name) not in (None, chosen.name):

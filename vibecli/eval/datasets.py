@@ -88,17 +88,18 @@ CHOICES = ("card", "shuffled")
 
 
 def _gpqa_problem(row: dict[str, Any], benchmark: Benchmark, index: int, choices: str, seed: int) -> EvalProblem:
-    """`card`: the order of WeiboAI's gpqa.parquet, the correct option first (A), then the three
+    """The question as it is, three newlines, the lettered options (the layout of WeiboAI's
+    gpqa.parquet). `card`: the order of WeiboAI's gpqa.parquet, the correct option first (A), then the three
     incorrect ones in the dataset's order; `shuffled`: a seeded shuffle per question (SEED and
     the question's text), the same in every run with that seed."""
-    question = str(row[benchmark.problem_field]).strip()
+    question = str(row[benchmark.problem_field])
     correct = str(row[benchmark.answer_field]).strip()
     options = [correct, *(str(row[f"Incorrect Answer {i}"]).strip() for i in (1, 2, 3))]
     if choices == "shuffled":
-        random.Random(f"{seed}:{hashlib.sha256(question.encode()).hexdigest()}").shuffle(options)
+        random.Random(f"{seed}:{hashlib.sha256(question.strip().encode()).hexdigest()}").shuffle(options)
     letters = "ABCD"
     body = "\n".join(f"{letter}. {option}" for letter, option in zip(letters, options, strict=True))
-    return EvalProblem(_row_id(row, benchmark.id_fields, index), f"{question}\n\n{body}",
+    return EvalProblem(_row_id(row, benchmark.id_fields, index), f"{question}\n\n\n{body}",
                        letters[options.index(correct)], "gpqa")  # fmt: skip
 
 

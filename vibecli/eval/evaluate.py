@@ -57,14 +57,18 @@ def resolve_target(name: str) -> Target:
 
 
 def eval_templates(templates: dict[str, PromptTemplate]) -> dict[str, PromptTemplate]:
-    return {**templates, "gpqa": GPQA_TEMPLATE}
+    from vibecli.eval.card_data import VERBATIM
+
+    return {**templates, "gpqa": GPQA_TEMPLATE, **{t.name: t for t in VERBATIM.values()}}
 
 
 def load_target(
     target: Target, templates: dict[str, PromptTemplate], *, mode: str, revision: str | None = None,
-    since: str | None = None, until: str | None = None, choices: str = "card", seed: int = 0,
+    since: str | None = None, until: str | None = None, choices: str = "card", seed: int = 0, origin: str = "hub",
 ) -> tuple[list[EvalProblem], dict[str, Any]]:  # fmt: skip
     """The target's problems and a record of where they came from (for the manifest)."""
+    if origin == "card":
+        return _card_target(target)
     if target.file is not None:
         try:
             problems = file_problems(target.file, mode)
@@ -86,6 +90,20 @@ def load_target(
         source["release"] = benchmark.release
     if benchmark.kind == "choice":
         source["choices"] = choices if choices == "card" else f"shuffled, seed {seed}"
+    return problems, source
+
+
+def _card_target(target: Target) -> tuple[list[EvalProblem], dict[str, Any]]:
+    from vibecli.eval import card_data
+
+    if target.benchmark is None:
+        raise UsageError(f"--source card reads the card's own files of registered benchmarks, not {target.file}")
+    name, digest = card_data.require(target.benchmark.name)
+    problems = card_data.card_problems(target.name, card_data.fetch(target.name), target.benchmark.kind)
+    source: dict[str, Any] = {"origin": "card", "repo": f"github:{card_data.REPO}", "revision": card_data.COMMIT,
+                              "files": [f"{card_data.FOLDER}/{name}"], "sha256": digest}  # fmt: skip
+    if target.benchmark.kind == "choice":
+        source["choices"] = "card"
     return problems, source
 
 
@@ -210,7 +228,7 @@ def check_resume(
         differ.append("benchmark")
     if old["source"].get("revision") not in (None, source.get("revision")):
         differ.append("dataset revision")
-    for key in ("choices", "protocol"):
+    for key in ("choices", "origin"):
         if key in old["source"] and old["source"].get(key) != source.get(key):
             differ.append(key)
     if differ:
