@@ -278,3 +278,19 @@ def test_the_3b_protocol_samples_at_1_0_with_the_contexts_room() -> None:
                                    loop_guard=False, temperatures=dict(one.temperature))  # fmt: skip
     request = runner.request(Job(code, 0, None))
     assert request.sampling.temperature == 0.6 and request.max_new_tokens == 40960
+
+
+def test_the_report_says_what_stands_behind_each_number() -> None:
+    from vibecli.eval.report import report_lines
+
+    card = {"checkpoint": "VibeThinker-1.5B", "pass@1": 0.467, "source": "report"}
+    row = {"benchmark": "gpqa-diamond", "budget": None, "grader": "vibe", "protocol": "vibethinker-1.5b",
+           "choices": "shuffled, seed 3", "overrides": [{"key": "top_p", "value": 0.9, "from": "config file"}],
+           "samples": 30, "samples_asked": 32, "samples_per_problem": [15, 16], "k": 16, "problems_ungraded": 1,
+           "card": card}  # fmt: skip
+    first, second = list(report_lines([row]))
+    assert "protocol vibethinker-1.5b" in first and "grader vibe" in first and "choices shuffled, seed 3" in first
+    assert "top_p 0.9 (config file)" in first and "samples 30 of 32 (15-16 per problem, k 16)" in first
+    assert "1 problems ungraded" in first
+    assert "a different grader" in second  # the card's number came from rllm's grader
+    assert len(list(report_lines([{**row, "grader": "card"}]))) == 1
