@@ -152,6 +152,10 @@ def test_a_changed_gold_is_regraded_and_a_smaller_k_reported_at_the_k_asked(tmp_
     assert summary(again)["pass@1"] == pytest.approx(2 / 3)  # `a` is now wrong on every sample
     manifest = json.loads((out / "run.json").read_text())
     assert manifest["digests"]["a"]["gold"] != json.loads(json.dumps(manifest))["digests"]["b"]["gold"]
+    same = tmp_path / "same.json"
+    kept = runner.invoke(app, [*args[:4], *args[6:], "--resume", "--summary-json", str(same)])  # no -k: the run's
+    assert kept.exit_code == 0, kept.stderr
+    assert summary(same)["k"] == 4 and (out / "samples.jsonl").read_text().count("\n") == 12
     smaller = tmp_path / "k2.json"
     two = runner.invoke(app, [*args[:5], "2", *args[6:], "--resume", "--summary-json", str(smaller)])
     assert two.exit_code == 0, two.stderr

@@ -223,6 +223,7 @@ class _Plan:
         (self.names, self.output, self.resume, self.k, self.concurrency, self.budgets, self.loop_guard, self.grader,
          self.limit, self.since, self.until, self.revision, self.progress, self.protocol, self.choices,
          self.flags, self.origin) = values  # fmt: skip
+        self.run_k: dict[str, int] = {}  # the k of each run being resumed
 
 
 def _run(terminal: Terminal, config: Any, plan: _Plan) -> list[dict[str, Any]]:
@@ -279,12 +280,15 @@ def _run(terminal: Terminal, config: Any, plan: _Plan) -> list[dict[str, Any]]:
         else:
             folder = RunFolder(ev.default_folder(target, predicted or "model", settings))
         if folder.exists():
-            ev.check_resume(folder, target, settings, problems, source, resume=plan.resume)
+            old = ev.check_resume(folder, target, settings, problems, source, resume=plan.resume)
+            plan.run_k[target.name] = int(old["settings"]["k"])  # without -k, a resume keeps the run's k
+    if plan.run_k:
+        runs = _settings(terminal, config, plan, chosen, chosen_by, loaded, templates, quiet=True)
     engine = load_engine(config, terminal)
     info = engine.info
     if chosen_by == "default" and ev.protocol_for(info.name) not in (None, chosen.name):
         chosen, chosen_by = choose_protocol(ev.protocol_for(info.name), info.name)
-        runs = _settings(terminal, config, plan, chosen, "model name", loaded, templates)
+        runs = _settings(terminal, config, plan, chosen, "model name", loaded, templates, quiet=True)
     model = {"model": info.name, "model_path": info.path, "backend": info.backend}
     rows: list[dict[str, Any]] = []
     view = EvalProgressView(terminal, force_plain=plan.progress)
@@ -334,7 +338,7 @@ def _run(terminal: Terminal, config: Any, plan: _Plan) -> list[dict[str, Any]]:
 
 def _settings(
     terminal: Terminal, config: Any, plan: _Plan, protocol: Any, chosen_by: str, loaded: list[Any],
-    templates: dict[str, Any],
+    templates: dict[str, Any], *, quiet: bool = False,
 ) -> list[tuple[Any, str, dict[str, Any]]]:  # fmt: skip
     """Each target's settings, grader and manifest record: the protocol, and what replaced it."""
     import os
@@ -347,13 +351,14 @@ def _settings(
 
     overrides = sampling_overrides(plan.flags, read_config_file(config_file()), env_overrides(os.environ), protocol)
     for o in overrides:
-        if o.origin != "flag":
+        if o.origin != "flag" and not quiet:
             terminal.err.print(f"vibe: warning: {o.key} {o.value} from the {o.origin} replaces the {protocol.name} "
                                "protocol's; the run records it", style="warning", markup=False)  # fmt: skip
     value = {o.key: o.value for o in overrides}
     runs = []
     for target, problems, _source in loaded:
-        settings = EvalSettings(k=plan.k or ev.default_k(target, problems, templates),
+        k = plan.k or plan.run_k.get(target.name) or ev.default_k(target, problems, templates)
+        settings = EvalSettings(k=k,
                                 temperature=value.get("temperature"), top_p=value.get("top_p", protocol.top_p),
                                 top_k=value.get("top_k", protocol.top_k),
                                 max_tokens=value.get("max_tokens", protocol.max_tokens), seed=config.seed or 0,
