@@ -189,6 +189,7 @@ def open_run(
             raise UsageError(f"--resume: this run differs from the one in {folder.path} in model "
                              f"({old.get('model')} there, {manifest['model']} now)")  # fmt: skip
         manifest["created"] = old.get("created", manifest["created"])
+        manifest["digests"] = {**(old.get("digests") or {}), **manifest["digests"]}  # a --limit keeps the rest
         manifest["settings"]["k"] = max(int(old["settings"]["k"]), settings.k)
         manifest["budgets"] = old["budgets"] + [b for b in budgets if b not in old["budgets"]]
         folder.repair()
