@@ -139,3 +139,36 @@ def test_registered_benchmarks_from_the_hub_then_offline_from_its_cache(tmp_path
     assert report.returncode == 0 and "aime25" in report.stdout
     missing = vibe("eval", "hmmt25", "--model", "demo", env=offline)
     assert missing.returncode == 3 and "HF_HUB_OFFLINE" in missing.stderr
+
+
+def test_each_registered_benchmark_runs_the_cards_problem_set(tmp_path: Path) -> None:
+    """Card-sized stand-ins in the real layouts, with the rows a wrong selection would take: every
+    benchmark picks the card's count, records its protocol, grader and GPQA's order."""
+    from fake_hub_datasets import CARD_COUNTS, build_card_sized, lcb_row
+
+    env = {**os.environ, "HF_HOME": str(tmp_path / "hf"), "HF_TOKEN": "hf_fake"}
+    env.pop("HF_HUB_OFFLINE", None)
+    repos = build_card_sized(tmp_path / "repos")
+    with FakeHub(repos) as hub:
+        env["HF_ENDPOINT"] = hub.url
+        for name, count in CARD_COUNTS.items():
+            out = tmp_path / name
+            run = vibe("eval", name, "--model", "demo", "-k", "1", "--limit", "1", "--max-tokens", "20", "-o",
+                       str(out), env=env)  # fmt: skip
+            assert run.returncode == 0, (name, run.stderr)
+            assert "warning" not in run.stderr, (name, run.stderr)
+            manifest = json.loads((out / "run.json").read_text())
+            assert manifest["source"]["problems_in_set"] == count, name
+            assert (manifest["protocol"]["name"], manifest["grader"]) == ("vibethinker-1.5b", "card"), name
+        gpqa = json.loads((tmp_path / "gpqa-diamond" / "run.json").read_text())
+        assert gpqa["source"]["choices"] == "card"
+        assert json.loads((tmp_path / "livecodebench-v5" / "run.json").read_text())["source"]["release"] == "release_v5"
+    # One problem too many (a row of release_v5's window added to test5): the count is checked.
+    lcb = repos["livecodebench/code_generation_lite"] / "test5.jsonl"
+    lcb.write_text(lcb.read_text() + json.dumps(lcb_row("extra", "2024-12-30")) + "\n")
+    with FakeHub(repos) as hub:
+        env = {**env, "HF_HOME": str(tmp_path / "hf2"), "HF_ENDPOINT": hub.url}
+        run = vibe("eval", "livecodebench-v5", "--model", "demo", "-k", "1", "--limit", "1", "--max-tokens", "20",
+                   "-o", str(tmp_path / "extra"), env=env)  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert "280 problems where the card ran 279" in run.stderr

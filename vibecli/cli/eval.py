@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
+from typer._click.core import Context
+from typer._click.utils import echo
+from typer.core import TyperCommand
 
 from vibecli.cli import options as cli_options
 from vibecli.cli.common import handle_errors, load_engine
+from vibecli.cli.eval_report import REPORT_HELP, check_files, report, write_outputs
 from vibecli.cli.interrupts import InterruptHandler
 from vibecli.config import load_config, with_overrides
-from vibecli.errors import EngineError, ExitCode, UsageError
+from vibecli.errors import ExitCode, UsageError
 from vibecli.ui.console import Terminal, error_line, make_terminal
-
-if TYPE_CHECKING:
-    from vibecli.eval.store import RunFolder
 
 
 def parse_budgets(text: str | None) -> list[int | None]:
@@ -48,19 +48,6 @@ def _date(text: str | None, flag: str) -> str | None:
         raise UsageError(f"{flag} takes a date as YYYY-MM-DD (got '{text}')") from None
 
 
-def _write_outputs(
-    terminal: Terminal, rows: list[dict[str, Any]], summary_json: Path | None, plot: Path | None
-) -> None:
-    from vibecli.ui.eval_view import plot_budgets, print_report
-
-    print_report(terminal.out, rows)
-    if summary_json is not None:
-        summary_json.write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
-    if plot is not None:
-        plot_budgets(rows, plot)
-        terminal.err.print(f"plot: {plot}", style="muted", markup=False)
-
-
 def _list(terminal: Terminal) -> None:
     from rich.table import Table
 
@@ -76,55 +63,17 @@ def _list(terminal: Terminal) -> None:
     terminal.out.print(table)
 
 
-def _problems_of(folder: RunFolder, templates: dict[str, Any]) -> list[Any] | None:
-    """A finished or partial run's problems, from its recorded source (the Hub cache or its file)."""
-    from vibecli.eval.datasets import benchmark_problems
-    from vibecli.eval.evaluate import Target, load_target
-    from vibecli.eval.hub import download
-    from vibecli.eval.registry import find_benchmark, windowed
+class EvalCommand(TyperCommand):
+    """`vibe eval`, whose `report` word has help of its own."""
 
-    manifest = folder.manifest()
-    source = manifest["source"]
-    try:
-        if "file" in source:
-            target = Target(manifest["benchmark"], file=Path(source["file"]))
-            return load_target(target, templates, mode=source.get("mode", "auto"))[0]
-        registered = find_benchmark(manifest["benchmark"])
-        if registered is None:
-            return None
-        window = source.get("window") or [None, None]
-        benchmark = windowed(registered, window[0], window[1])
-        local, _ = download(benchmark, source.get("revision"))
-        return benchmark_problems(benchmark, local)
-    except (EngineError, UsageError):
-        return None
+    def parse_args(self, ctx: Context, args: list[str]) -> list[str]:
+        if args[:1] == ["report"] and any(a in ("--help", "-h") for a in args[1:]):
+            echo(REPORT_HELP.rstrip("\n"))
+            ctx.exit(0)
+        return super().parse_args(ctx, args)
 
 
-def _report(directory: Path, grader: str, summary_json: Path | None, plot: Path | None) -> None:
-    from vibecli.eval.evaluate import eval_templates, grade_run, summaries
-    from vibecli.eval.store import find_runs
-    from vibecli.prompting.templates import load_templates
-    from vibecli.verify.math import math_pool
-
-    terminal = make_terminal()
-    runs = find_runs(directory)
-    if not runs:
-        raise UsageError(f"{directory} holds no vibe eval run (no run.json)")
-    templates = eval_templates(load_templates())
-    rows: list[dict[str, Any]] = []
-    with math_pool(workers=1) as pool:
-        for folder in runs:
-            problems = _problems_of(folder, templates)
-            if problems is None:
-                error_line(terminal, f"{folder.path}: its problems cannot be read; reporting what is graded")
-            else:
-                grade_run(folder, problems, templates, grader, pool)
-            rows += summaries(folder, grader)
-    _write_outputs(terminal, rows, summary_json, plot)
-
-
-@handle_errors
-def eval_command(
+def _eval(
     benchmarks: Annotated[
         list[str] | None, typer.Argument(help="Registered benchmarks (vibe eval list) or JSONL/YAML files.")
     ] = None,
@@ -142,12 +91,41 @@ def eval_command(
     loop_guard: Annotated[
         str, typer.Option("--loop-guard", help="on or off: force the answer of looping traces. [off, as the card]")
     ] = "off",
+    protocol: Annotated[
+        str | None,
+        typer.Option(
+            "--protocol",
+            help="vibethinker-1.5b or vibethinker-3b: the card's sampling. [from the model's "
+            "name, else vibethinker-1.5b]",
+        ),
+    ] = None,
     grader: Annotated[
-        str, typer.Option("--grader", help="vibe (vibe's verifier) or card (the card's grader).")
-    ] = "vibe",
-    summary_json: Annotated[Path | None, typer.Option("--summary-json", help="Write the summaries here.")] = None,
+        str | None,
+        typer.Option(
+            "--grader",
+            help="card (the card's grader, rllm's) or vibe (vibe's verifier). [card for "
+            "registered benchmarks, vibe for your files]",
+        ),
+    ] = None,
+    choices: Annotated[
+        str | None,
+        typer.Option(
+            "--choices", help="GPQA: card (the card's order, correct option A) or shuffled (by --seed). [card]"
+        ),
+    ] = None,
+    source: Annotated[
+        str | None,
+        typer.Option(
+            "--source",
+            help="hub (the Hub's copies) or card (the card authors' own files, pinned and "
+            "checked: aime24, aime25, hmmt25, gpqa-diamond). [hub]",
+        ),
+    ] = None,
+    summary_json: Annotated[
+        Path | None, typer.Option("--summary-json", help="Write the summaries here (.json).")
+    ] = None,
     plot: Annotated[
-        Path | None, typer.Option("--plot", help="Draw accuracy and tokens per budget (.png/.svg).")
+        Path | None, typer.Option("--plot", help="Draw accuracy and tokens per budget (.png/.svg/.pdf).")
     ] = None,
     progress: Annotated[bool, typer.Option("--progress", help="Progress lines on stderr even when piped.")] = False,
     limit: Annotated[int | None, typer.Option("--limit", min=1, help="Only the first N problems.")] = None,
@@ -165,43 +143,77 @@ def eval_command(
     cache: cli_options.Cache = None,
     mode: cli_options.Mode = None,
     temperature: Annotated[
-        float | None, typer.Option("--temperature", "-t", help="[the card's: 1.0 math, 0.6 code]")
+        float | None, typer.Option("--temperature", "-t", help="[the protocol's: 1.0, code 0.6 for the 1.5B]")
     ] = None,
     top_p: Annotated[float | None, typer.Option("--top-p", help="[0.95]")] = None,
     top_k: Annotated[int | None, typer.Option("--top-k", help="0 is off. [0]")] = None,
-    max_tokens: Annotated[int | None, typer.Option("--max-tokens", help="New-token cap per sample. [40960]")] = None,
-    seed: Annotated[int | None, typer.Option("--seed", help="Sample i uses seed SEED+i. [0]")] = None,
+    max_tokens: Annotated[
+        int | None, typer.Option("--max-tokens", help="New-token cap per sample. [40960; the 3B: context - prompt]")
+    ] = None,
+    seed: Annotated[int | None, typer.Option("--seed", help="Sample i uses seed SEED+i; shuffles GPQA. [0]")] = None,
 ) -> None:
     """Run benchmarks the way the model card did, and report pass@1, pass@k, cons@k and lengths.
 
     `vibe eval list` shows the registered benchmarks; `vibe eval report DIR` prints the report
-    of any run, finished or not. Exit codes: 0 the run completed · 2 usage error ·
-    3 model, data or environment error · 130 interrupted (finished samples are kept).
+    of any run, finished or not. Every usage error is found before the model loads. Exit codes:
+    0 the run completed · 2 usage error · 3 model, data or environment error · 130 interrupted
+    (finished samples are kept).
     """
     names = benchmarks or []
-    if grader not in ("vibe", "card"):
-        raise UsageError("--grader takes vibe or card")
+    if grader not in (None, "vibe", "card"):
+        raise UsageError(f"--grader takes vibe or card (got '{grader}')")
     if names[:1] == ["list"]:
+        if len(names) != 1:
+            raise UsageError("usage: vibe eval list")
         _list(make_terminal())
         return
     if names[:1] == ["report"]:
         if len(names) != 2:
             raise UsageError("usage: vibe eval report DIR")
-        _report(Path(names[1]), grader, summary_json, plot)
+        report(Path(names[1]), grader, samples, summary_json, plot)
         return
     if not names:
         raise UsageError("no benchmark: vibe eval aime25 (vibe eval list shows them), or vibe eval FILE.jsonl")
     if loop_guard not in ("on", "off"):
-        raise UsageError("--loop-guard takes on or off")
-    config = with_overrides(load_config(), model=model, backend=backend, base_url=base_url, api_key=api_key,
-                            device=device, ctx=ctx, cache=cache, mode=mode, temperature=temperature,
-                            max_tokens=max_tokens, seed=seed)  # fmt: skip
+        raise UsageError(f"--loop-guard takes on or off (got '{loop_guard}')")
+    if choices not in (None, "card", "shuffled"):
+        raise UsageError(f"--choices takes card or shuffled (got '{choices}')")
+    if source not in (None, "hub", "card"):
+        raise UsageError(f"--source takes hub or card (got '{source}')")
+    if source == "card" and choices == "shuffled":
+        raise UsageError("--source card is the card's prompts as they are: --choices shuffled needs --source hub")
+    if len(set(names)) != len(names):
+        raise UsageError("a benchmark is named twice: name each once")
+    config = with_overrides(
+        load_config(),
+        model=model,
+        backend=backend,
+        base_url=base_url,
+        api_key=api_key,
+        device=device,
+        ctx=ctx,
+        cache=cache,
+        mode=mode,
+        seed=seed,
+        temperature=temperature,
+        top_p=top_p,
+        top_k=top_k,
+        max_tokens=max_tokens,
+    )  # fmt: skip (validates them too)
     budgets = parse_budgets(think_budget)
     window = _date(since, "--since"), _date(until, "--until")
+    if window[0] and window[1] and window[0] >= window[1]:
+        raise UsageError(f"--since {window[0]} is not before --until {window[1]}")
+    check_files(summary_json, plot)
+    flags = {"temperature": temperature, "top_p": top_p, "top_k": top_k, "max_tokens": max_tokens}
     plan = _Plan(names, output, resume, samples, concurrency, budgets, loop_guard == "on", grader, limit, *window,
-                 dataset_revision, progress, top_p, top_k)  # fmt: skip
+                 dataset_revision, progress, protocol, choices or "card", flags, source or "hub")  # fmt: skip
     rows = _run(make_terminal(), config, plan)
-    _write_outputs(make_terminal(), rows, summary_json, plot)
+    write_outputs(make_terminal(), rows, summary_json, plot)
+
+
+eval_command = typer.Typer(add_completion=False)
+eval_command.command("eval", cls=EvalCommand)(handle_errors(_eval))
 
 
 class _Plan:
@@ -209,12 +221,15 @@ class _Plan:
 
     def __init__(self, *values: Any) -> None:
         (self.names, self.output, self.resume, self.k, self.concurrency, self.budgets, self.loop_guard, self.grader,
-         self.limit, self.since, self.until, self.revision, self.progress, self.top_p, self.top_k) = values  # fmt: skip
+         self.limit, self.since, self.until, self.revision, self.progress, self.protocol, self.choices,
+         self.flags, self.origin) = values  # fmt: skip
+        self.run_k: dict[str, int] = {}  # the k of each run being resumed
 
 
 def _run(terminal: Terminal, config: Any, plan: _Plan) -> list[dict[str, Any]]:
     from vibecli.eval import evaluate as ev
-    from vibecli.eval.runner import EvalRunner, EvalSettings
+    from vibecli.eval.protocol import choose_protocol
+    from vibecli.eval.runner import EvalRunner
     from vibecli.eval.store import RunFolder
     from vibecli.prompting.templates import load_templates
     from vibecli.ui.eval_view import EvalProgressView
@@ -222,37 +237,73 @@ def _run(terminal: Terminal, config: Any, plan: _Plan) -> list[dict[str, Any]]:
 
     templates = ev.eval_templates(load_templates())
     targets = [ev.resolve_target(name) for name in plan.names]
-    if plan.output is not None and len(targets) > 1 and plan.output.is_file():
-        raise UsageError(f"-o {plan.output} is a file: give a folder")
+    if plan.origin == "card":
+        from vibecli.eval.card_data import require
+
+        for target in targets:
+            if target.benchmark is None:
+                raise UsageError(
+                    f"--source card reads the card's own files of registered benchmarks, not {target.file}"
+                )
+            require(target.benchmark.name)
+    choose_protocol(plan.protocol, config.model)  # a --protocol against the name asked for, first
+    predicted = config.model  # the model's name, known before loading where its files are local
+    if config.backend != "openai":
+        from vibecli.engine.resolve import resolve_model
+
+        predicted = resolve_model(config).name
+    chosen, chosen_by = choose_protocol(plan.protocol, predicted)
+    if plan.output is not None:
+        if plan.output.is_file():
+            raise UsageError(f"-o {plan.output} is a file: give a folder for the run")
+        for target in targets:
+            ev.check_output(plan.output / target.name if len(targets) > 1 else plan.output, resume=plan.resume)
+    windowed = plan.since is not None or plan.until is not None
     loaded = []
-    for target in targets:  # every download before the model loads
+    for target in targets:  # every download, and every check of the run folders, before the model loads
         problems, source = ev.load_target(target, templates, mode=config.mode, revision=plan.revision,
-                                          since=plan.since, until=plan.until)  # fmt: skip
+                                          since=plan.since, until=plan.until, choices=plan.choices,
+                                          seed=config.seed or 0, origin=plan.origin)  # fmt: skip
         if target.file is not None:
             source["mode"] = config.mode
         if not problems:
-            raise UsageError(f"{target.name}: no problems (check --since/--until)")
+            raise UsageError(ev.empty_message(target, windowed=windowed))
+        warning = ev.count_warning(target, problems, windowed_by_user=windowed)
+        if warning:
+            terminal.err.print(f"vibe: warning: {warning}", style="warning", markup=False, highlight=False)
+        source["problems_in_set"] = len(problems)
         loaded.append((target, problems[: plan.limit] if plan.limit else problems, source))
+    runs = _settings(terminal, config, plan, chosen, chosen_by, loaded, templates)
+    for (target, problems, source), (settings, _, _) in zip(loaded, runs, strict=True):
+        if plan.output is not None:
+            folder = RunFolder(plan.output / target.name if len(targets) > 1 else plan.output)
+        else:
+            folder = RunFolder(ev.default_folder(target, predicted or "model", settings))
+        if folder.exists():
+            old = ev.check_resume(folder, target, settings, problems, source, resume=plan.resume)
+            plan.run_k[target.name] = int(old["settings"]["k"])  # without -k, a resume keeps the run's k
+    if plan.run_k:
+        runs = _settings(terminal, config, plan, chosen, chosen_by, loaded, templates, quiet=True)
     engine = load_engine(config, terminal)
     info = engine.info
+    if chosen_by == "default" and ev.protocol_for(info.name) not in (None, chosen.name):
+        chosen, chosen_by = choose_protocol(ev.protocol_for(info.name), info.name)
+        runs = _settings(terminal, config, plan, chosen, "model name", loaded, templates, quiet=True)
     model = {"model": info.name, "model_path": info.path, "backend": info.backend}
     rows: list[dict[str, Any]] = []
     view = EvalProgressView(terminal, force_plain=plan.progress)
     interrupted: RunFolder | None = None
     with InterruptHandler() as interrupt, math_pool(workers=1) as pool:
         try:
-            for target, problems, source in loaded:
-                settings = EvalSettings(k=plan.k or ev.default_k(target, problems, templates),
-                                        temperature=config.temperature, top_p=plan.top_p or 0.95,
-                                        top_k=plan.top_k or 0, max_tokens=config.max_tokens, seed=config.seed or 0,
-                                        loop_guard=plan.loop_guard)  # fmt: skip
-                base = plan.output if plan.output is not None else None
+            for (target, problems, source), (settings, grader, extra) in zip(loaded, runs, strict=True):
+                base = plan.output
                 path = (base / target.name if len(targets) > 1 else base) if base else ev.default_folder(
                     target, info.name, settings)  # fmt: skip
                 folder = RunFolder(path)
                 manifest = ev.open_run(folder, target, model=model, settings=settings, budgets=plan.budgets,
-                                       problems=problems, source=source, resume=plan.resume)  # fmt: skip
-                k = int(manifest["settings"]["k"])
+                                       problems=problems, source=source, resume=plan.resume,
+                                       extra=extra)  # fmt: skip
+                k = settings.k
                 for budget in plan.budgets:
                     jobs = ev.missing_jobs(folder, problems, k, budget)
                     shown = "" if budget is None else f" · budget {budget:,}"
@@ -268,8 +319,11 @@ def _run(terminal: Terminal, config: Any, plan: _Plan) -> list[dict[str, Any]]:
                 if interrupted is not None:
                     break
                 view.stage(f"{target.name} · grading", len(folder.samples()))
-                ev.grade_run(folder, problems, templates, plan.grader, pool, on_progress=view.graded)
-                rows += ev.summaries(folder, plan.grader)
+                ev.grade_run(folder, problems, templates, grader, pool, on_progress=view.graded, k=k)
+                rows += ev.summaries(folder, grader, k=k)
+                if int(manifest["settings"]["k"]) != k:
+                    terminal.err.print(f"{target.name}: the run holds {manifest['settings']['k']} samples per "
+                                       f"problem; reported at the {k} asked", style="muted", markup=False)  # fmt: skip
                 terminal.err.print(f"{target.name}: {folder.path}", style="muted", markup=False)
         finally:
             view.close()
@@ -280,3 +334,38 @@ def _run(terminal: Terminal, config: Any, plan: _Plan) -> list[dict[str, Any]]:
                              f"-o {where} --resume, or see vibe eval report {where}")  # fmt: skip
         raise typer.Exit(int(ExitCode.INTERRUPTED))
     return rows
+
+
+def _settings(
+    terminal: Terminal, config: Any, plan: _Plan, protocol: Any, chosen_by: str, loaded: list[Any],
+    templates: dict[str, Any], *, quiet: bool = False,
+) -> list[tuple[Any, str, dict[str, Any]]]:  # fmt: skip
+    """Each target's settings, grader and manifest record: the protocol, and what replaced it."""
+    import os
+
+    from vibecli.config import env_overrides, read_config_file
+    from vibecli.eval import evaluate as ev
+    from vibecli.eval.protocol import sampling_overrides
+    from vibecli.eval.runner import EvalSettings
+    from vibecli.paths import config_file
+
+    overrides = sampling_overrides(plan.flags, read_config_file(config_file()), env_overrides(os.environ), protocol)
+    for o in overrides:
+        if o.origin != "flag" and not quiet:
+            terminal.err.print(f"vibe: warning: {o.key} {o.value} from the {o.origin} replaces the {protocol.name} "
+                               "protocol's; the run records it", style="warning", markup=False)  # fmt: skip
+    value = {o.key: o.value for o in overrides}
+    runs = []
+    for target, problems, _source in loaded:
+        k = plan.k or plan.run_k.get(target.name) or ev.default_k(target, problems, templates)
+        settings = EvalSettings(k=k,
+                                temperature=value.get("temperature"), top_p=value.get("top_p", protocol.top_p),
+                                top_k=value.get("top_k", protocol.top_k),
+                                max_tokens=value.get("max_tokens", protocol.max_tokens), seed=config.seed or 0,
+                                loop_guard=plan.loop_guard, temperatures=dict(protocol.temperature),
+                                protocol=protocol.name)  # fmt: skip
+        grader = plan.grader or ("card" if target.benchmark is not None else "vibe")
+        extra = {"protocol": {**protocol.to_json(), "chosen_by": chosen_by,
+                              "overrides": [o.to_json() for o in overrides]}, "grader": grader}  # fmt: skip
+        runs.append((settings, grader, extra))
+    return runs

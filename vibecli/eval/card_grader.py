@@ -20,7 +20,7 @@ import re
 from typing import Any
 
 CLOSE_TAG = "</think>"
-_SAFE = re.compile(r"^[0-9A-Za-z+\-*/^().,\s\[\]]*$")
+_SAFE = re.compile(r"^[0-9+\-*/^().,\s\[\]]*$")
 _UNITS = ("degree", "cm", "centimeter", "meter", "mile", "second", "minute", "hour", "day", "week", "month",
           "year", "foot", "feet", "inch", "yard")  # fmt: skip
 
@@ -126,7 +126,7 @@ def _strip_string(text: str) -> str:
 def mathd_normalize(answer: str) -> str:
     answer = answer.strip()
     try:
-        match = re.search(r"^\\text\{(?P<text>.+?)\}", answer)
+        match = re.search(r"^\\text\{(?P<text>.+?)\}$", answer)  # the whole answer, as rllm anchors it
         if match is not None:
             answer = match.group("text").strip()
         return _strip_string(answer)
@@ -144,9 +144,9 @@ def same_mathd(given: str, truth: str) -> bool:
 def _is_int_text(text: str) -> bool:
     try:
         value = float(_strip_thousands(text))
-    except ValueError:
+        return abs(value - round(value)) <= 1e-7
+    except (ValueError, OverflowError):  # inf and nan are numbers but not integers, as in rllm
         return False
-    return abs(value - round(value)) <= 1e-7
 
 
 def _strip_thousands(text: str) -> str:
@@ -168,7 +168,7 @@ def _latex_to_text(text: str) -> str:
 
 
 def normalize(expr: str) -> str:
-    match = re.search(r"^\\text\{(?P<text>.+?)\}", expr)
+    match = re.search(r"^\\text\{(?P<text>.+?)\}$", expr)
     if match is not None:
         expr = match.group("text")
     expr = expr.replace("\\%", "%").replace("\\$", "$").replace("$", "").replace("%", "")
@@ -202,7 +202,8 @@ def _may_evaluate(expr: str) -> bool:
         return False
     if re.search(r"\^[0-9]+\^", expr) or re.search(r"\^[0-9][0-9]+", expr):
         return False
-    return bool(_SAFE.match(expr))
+    # Letters of any script, as rllm's count (str.isalpha) lets them through; never "_" or quotes.
+    return bool(_SAFE.match("".join(c for c in expr if not c.isalpha())))
 
 
 def _equal_under_sympy(truth: str, given: str) -> bool:

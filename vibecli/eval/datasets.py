@@ -84,15 +84,22 @@ def _row_id(row: dict[str, Any], fields: tuple[str, ...], index: int) -> str:
     return next((str(row[f]) for f in fields if row.get(f) not in (None, "")), str(index))
 
 
-def _gpqa_problem(row: dict[str, Any], benchmark: Benchmark, index: int) -> EvalProblem:
-    """Options shuffled with a seed taken from the question, so every run sees the same order."""
-    question = str(row[benchmark.problem_field]).strip()
+CHOICES = ("card", "shuffled")
+
+
+def _gpqa_problem(row: dict[str, Any], benchmark: Benchmark, index: int, choices: str, seed: int) -> EvalProblem:
+    """The question as it is, three newlines, the lettered options (the layout of WeiboAI's
+    gpqa.parquet). `card`: the order of WeiboAI's gpqa.parquet, the correct option first (A), then the three
+    incorrect ones in the dataset's order; `shuffled`: a seeded shuffle per question (SEED and
+    the question's text), the same in every run with that seed."""
+    question = str(row[benchmark.problem_field])
     correct = str(row[benchmark.answer_field]).strip()
     options = [correct, *(str(row[f"Incorrect Answer {i}"]).strip() for i in (1, 2, 3))]
-    random.Random(hashlib.sha256(question.encode()).hexdigest()).shuffle(options)
+    if choices == "shuffled":
+        random.Random(f"{seed}:{hashlib.sha256(question.strip().encode()).hexdigest()}").shuffle(options)
     letters = "ABCD"
     body = "\n".join(f"{letter}. {option}" for letter, option in zip(letters, options, strict=True))
-    return EvalProblem(_row_id(row, benchmark.id_fields, index), f"{question}\n\n{body}",
+    return EvalProblem(_row_id(row, benchmark.id_fields, index), f"{question}\n\n\n{body}",
                        letters[options.index(correct)], "gpqa")  # fmt: skip
 
 
@@ -131,8 +138,11 @@ def _lcb_problem(row: dict[str, Any], benchmark: Benchmark, index: int) -> EvalP
                        "code", starter_code=starter, tests=tests, fn_name=metadata.get("func_name"))  # fmt: skip
 
 
-def benchmark_problems(benchmark: Benchmark, folder: Path) -> list[EvalProblem]:
-    """The problems of a downloaded benchmark (LiveCodeBench: those in its window of contest dates)."""
+def benchmark_problems(
+    benchmark: Benchmark, folder: Path, *, choices: str = "card", seed: int = 0
+) -> list[EvalProblem]:
+    """The problems of a downloaded benchmark (LiveCodeBench: those in its window of contest dates;
+    GPQA: its options in the `choices` order)."""
     rows = read_rows(folder, benchmark.files)
     problems = []
     for index, row in enumerate(rows):
@@ -143,7 +153,7 @@ def benchmark_problems(benchmark: Benchmark, folder: Path) -> list[EvalProblem]:
                     continue
                 problems.append(_lcb_problem(row, benchmark, index))
             elif benchmark.kind == "choice":
-                problems.append(_gpqa_problem(row, benchmark, index))
+                problems.append(_gpqa_problem(row, benchmark, index, choices, seed))
             else:
                 problems.append(EvalProblem(_row_id(row, benchmark.id_fields, index),
                                             str(row[benchmark.problem_field]).strip(),

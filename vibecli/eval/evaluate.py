@@ -25,7 +25,8 @@ from vibecli.prompting.templates import PromptTemplate
 from vibecli.reasoning.solve import select_template
 
 # Settings a resumed run must share with the run it continues (k may grow, budgets be added).
-_PROTOCOL_KEYS = ("temperature", "top_p", "top_k", "max_tokens", "seed", "loop_guard", "budget_message")
+_PROTOCOL_KEYS = ("temperature", "top_p", "top_k", "max_tokens", "seed", "loop_guard", "budget_message",
+                  "temperatures", "protocol")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,8 @@ def resolve_target(name: str) -> Target:
         return Target(benchmark.name, benchmark=benchmark)
     path = Path(name)
     if path.suffix in (".jsonl", ".json", ".yaml", ".yml") or path.exists():
+        if path.is_dir():
+            raise UsageError(f"{path} is a directory: give a JSONL or YAML problem file, or a registered benchmark")
         if not path.is_file():
             raise UsageError(f"benchmark file {path} does not exist")
         return Target(slug(path.stem), file=path)
@@ -54,16 +57,24 @@ def resolve_target(name: str) -> Target:
 
 
 def eval_templates(templates: dict[str, PromptTemplate]) -> dict[str, PromptTemplate]:
-    return {**templates, "gpqa": GPQA_TEMPLATE}
+    from vibecli.eval.card_data import VERBATIM
+
+    return {**templates, "gpqa": GPQA_TEMPLATE, **{t.name: t for t in VERBATIM.values()}}
 
 
 def load_target(
     target: Target, templates: dict[str, PromptTemplate], *, mode: str, revision: str | None = None,
-    since: str | None = None, until: str | None = None,
+    since: str | None = None, until: str | None = None, choices: str = "card", seed: int = 0, origin: str = "hub",
 ) -> tuple[list[EvalProblem], dict[str, Any]]:  # fmt: skip
     """The target's problems and a record of where they came from (for the manifest)."""
+    if origin == "card":
+        return _card_target(target)
     if target.file is not None:
-        problems = file_problems(target.file, mode)
+        try:
+            problems = file_problems(target.file, mode)
+        except UsageError as exc:  # the batch reader's advice names a flag eval does not have
+            raise UsageError(str(exc).replace("; add --rename-duplicates to number repeats",
+                                              ": give each problem its own id")) from None  # fmt: skip
         routed = [p if p.mode in templates else _route(p, templates) for p in problems]
         return routed, {"file": str(target.file.resolve())}
     from vibecli.eval.hub import download
@@ -71,11 +82,74 @@ def load_target(
     assert target.benchmark is not None
     benchmark = windowed(target.benchmark, since, until)
     folder, commit = download(benchmark, revision)
-    problems = benchmark_problems(benchmark, folder)
+    problems = benchmark_problems(benchmark, folder, choices=choices, seed=seed)
     source: dict[str, Any] = {"repo": benchmark.repo, "revision": commit, "files": list(benchmark.files)}
     if benchmark.window:
         source["window"] = list(benchmark.window)
+    if benchmark.release and (since, until) == (None, None):
+        source["release"] = benchmark.release
+    if benchmark.kind == "choice":
+        source["choices"] = choices if choices == "card" else f"shuffled, seed {seed}"
     return problems, source
+
+
+def _card_target(target: Target) -> tuple[list[EvalProblem], dict[str, Any]]:
+    from vibecli.eval import card_data
+
+    if target.benchmark is None:
+        raise UsageError(f"--source card reads the card's own files of registered benchmarks, not {target.file}")
+    name, digest = card_data.require(target.benchmark.name)
+    problems = card_data.card_problems(target.name, card_data.fetch(target.name), target.benchmark.kind)
+    source: dict[str, Any] = {"origin": "card", "repo": f"github:{card_data.REPO}", "revision": card_data.COMMIT,
+                              "files": [f"{card_data.FOLDER}/{name}"], "sha256": digest}  # fmt: skip
+    if target.benchmark.kind == "choice":
+        source["choices"] = "card"
+    return problems, source
+
+
+def protocol_for(model_name: str | None) -> str | None:
+    from vibecli.eval.protocol import protocol_for_model
+
+    return protocol_for_model(model_name)
+
+
+def empty_message(target: Target, *, windowed: bool) -> str:
+    """Why a target has no problems, in terms of what the user can change."""
+    if target.file is not None:
+        return f"{target.file} holds no problems"
+    if windowed:
+        return f"{target.name}: no problems between --since and --until (check the dates)"
+    return f"{target.name}: its data files hold no problems"
+
+
+def count_warning(target: Target, problems: list[EvalProblem], *, windowed_by_user: bool) -> str | None:
+    """A line when a registered benchmark's problem count is not the card's."""
+    benchmark = target.benchmark
+    if benchmark is None or benchmark.expected_count is None or windowed_by_user:
+        return None
+    if len(problems) == benchmark.expected_count:
+        return None
+    return (f"{target.name}: {len(problems)} problems where the card ran {benchmark.expected_count}; "
+            "its numbers are not comparable with this set")  # fmt: skip
+
+
+def problem_digests(problem: EvalProblem) -> tuple[str, str]:
+    """(the digest of what the model is asked, the digest of what grades it), hashed into the run so
+    a resume or a report notices a changed problem or gold."""
+
+    def digest(*parts: object) -> str:
+        return hashlib.sha256(json.dumps(parts, default=str).encode()).hexdigest()[:16]
+
+    tests_text = ""
+    if problem.tests_file is not None:
+        try:
+            tests_text = Path(problem.tests_file).read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            tests_text = "(unreadable)"
+    asked = digest(problem.problem, problem.mode, problem.starter_code)
+    gold = digest(problem.expected, [(t.input, t.output, t.functional) for t in problem.tests], problem.fn_name,
+                  tests_text)  # fmt: skip
+    return asked, gold
 
 
 def _route(problem: EvalProblem, templates: dict[str, PromptTemplate]) -> EvalProblem:
@@ -101,27 +175,72 @@ def default_folder(target: Target, model: str, settings: EvalSettings) -> Path:
 def open_run(
     folder: RunFolder, target: Target, *, model: dict[str, str], settings: EvalSettings,
     budgets: list[int | None], problems: list[EvalProblem], source: dict[str, Any], resume: bool,
+    extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     """Create the run's manifest, or check that `--resume` continues the same protocol."""
+    digests = {p.id: problem_digests(p) for p in problems}
     manifest: dict[str, Any] = {"benchmark": target.name, "kind": target.kind, "source": source, **model,
                 "settings": settings.to_json(), "budgets": budgets, "problems": len(problems),
-                "created": time.strftime("%Y-%m-%dT%H:%M:%S"), "vibe": __version__}  # fmt: skip
+                "digests": {pid: {"asked": a, "gold": g} for pid, (a, g) in digests.items()},
+                "created": time.strftime("%Y-%m-%dT%H:%M:%S"), "vibe": __version__, **(extra or {})}  # fmt: skip
     if folder.exists():
-        if not resume:
-            raise UsageError(f"{folder.path} already has a run: add --resume to continue it, or choose another -o")
-        old = folder.manifest()
-        differ = [key for key in _PROTOCOL_KEYS if old["settings"].get(key) != manifest["settings"][key]]
-        differ += [key for key in ("benchmark", "model") if old.get(key) != manifest[key]]
-        if old["source"].get("revision") not in (None, source.get("revision")):
-            differ.append("dataset revision")
-        if differ:
-            raise UsageError(f"--resume: this run differs from the one in {folder.path} in {', '.join(differ)}")
+        old = check_resume(folder, target, settings, problems, source, resume=resume)
+        if old.get("model") != manifest["model"]:
+            raise UsageError(f"--resume: this run differs from the one in {folder.path} in model "
+                             f"({old.get('model')} there, {manifest['model']} now)")  # fmt: skip
         manifest["created"] = old.get("created", manifest["created"])
+        manifest["digests"] = {**(old.get("digests") or {}), **manifest["digests"]}  # a --limit keeps the rest
         manifest["settings"]["k"] = max(int(old["settings"]["k"]), settings.k)
         manifest["budgets"] = old["budgets"] + [b for b in budgets if b not in old["budgets"]]
         folder.repair()
     folder.write_manifest(manifest)
     return manifest
+
+
+def check_output(path: Path, *, resume: bool) -> None:
+    """The run folder's state, before any model loads: not a file, not someone else's folder."""
+    if path.is_file():
+        raise UsageError(f"-o {path} is a file: give a folder for the run")
+    folder = RunFolder(path)
+    if folder.exists():
+        if not resume:
+            raise UsageError(f"{path} already has a run: add --resume to continue it, or choose another -o")
+        folder.manifest()  # a manifest that does not read is refused here
+    elif path.is_dir() and any(path.iterdir()):
+        kind = "holds runs of several benchmarks" if any(RunFolder(p).exists() for p in path.iterdir()) else (
+            "is not empty and holds no vibe eval run")  # fmt: skip
+        raise UsageError(f"-o {path} {kind}: give an empty or new folder (or the run's own folder)")
+    elif resume and not path.exists():
+        raise UsageError(f"--resume: {path} holds no run to continue")
+
+
+def check_resume(
+    folder: RunFolder, target: Target, settings: EvalSettings, problems: list[EvalProblem], source: dict[str, Any],
+    *, resume: bool,
+) -> dict[str, Any]:  # fmt: skip
+    """Refuse, before any model loads, a resume that would mix two protocols or two problem sets;
+    a changed gold is allowed: its grades are redone (`grade_run` compares the digests)."""
+    if not resume:
+        raise UsageError(f"{folder.path} already has a run: add --resume to continue it, or choose another -o")
+    old = folder.manifest()
+    mine = settings.to_json()
+    differ = [key for key in _PROTOCOL_KEYS if old["settings"].get(key, mine[key]) != mine[key]]
+    if old.get("benchmark") != target.name:
+        differ.append("benchmark")
+    if old["source"].get("revision") not in (None, source.get("revision")):
+        differ.append("dataset revision")
+    for key in ("choices", "origin"):
+        if key in old["source"] and old["source"].get(key) != source.get(key):
+            differ.append(key)
+    if differ:
+        raise UsageError(f"--resume: this run differs from the one in {folder.path} in {', '.join(differ)}")
+    before = old.get("digests") or {}
+    changed = [p.id for p in problems if p.id in before and before[p.id]["asked"] != problem_digests(p)[0]]
+    if changed:
+        shown = ", ".join(changed[:3]) + (f" and {len(changed) - 3} more" if len(changed) > 3 else "")
+        raise UsageError(f"--resume: the text of {shown} changed since the run in {folder.path}; "
+                         "its samples answer the old text: start a new run (another -o)")  # fmt: skip
+    return old
 
 
 def missing_jobs(folder: RunFolder, problems: list[EvalProblem], k: int, budget: int | None) -> list[Job]:
@@ -131,20 +250,28 @@ def missing_jobs(folder: RunFolder, problems: list[EvalProblem], k: int, budget:
 
 def grade_run(
     folder: RunFolder, problems: list[EvalProblem], templates: dict[str, PromptTemplate], grader: str,
-    pool: Any, on_progress: Callable[[int, int], None] | None = None,
+    pool: Any, on_progress: Callable[[int, int], None] | None = None, *, k: int | None = None,
 ) -> None:  # fmt: skip
-    """Grade every ungraded sample with `grader`, then vote on every problem that has all k samples."""
+    """Grade every sample not yet graded against its problem's current gold (a grade made against
+    another gold is redone), then vote on every problem that has all k samples."""
     manifest, by_id = folder.manifest(), {p.id: p for p in problems}
-    k = int(manifest["settings"]["k"])
+    k = k or int(manifest["settings"]["k"])
     formats = {name: t.answer_format for name, t in templates.items()}
+    gold = {p.id: problem_digests(p)[1] for p in problems}
     grades = folder.grades()
     samples = [s for s in folder.samples() if str(s["problem"]) in by_id]
-    todo = [s for s in samples if f"{s['id']}@{grader}" not in grades]
+
+    def current(sample: dict[str, Any]) -> bool:
+        mark = grades.get(f"{sample['id']}@{grader}")
+        return mark is not None and mark.get("gold", gold[str(sample["problem"])]) == gold[str(sample["problem"])]
+
+    todo = [s for s in samples if not current(s)]
     done = 0
     with folder.appending("grades") as writer:
 
         def record(grade: dict[str, Any]) -> None:
             nonlocal done
+            grade["gold"] = gold[str(grade["problem"])]
             writer.write(grade)
             done += 1
             if on_progress:
@@ -162,10 +289,18 @@ def grade_run(
                 writer.write(vote_record(pool, problem_id, budget, items, fmt))
 
 
-def summaries(folder: RunFolder, grader: str) -> list[dict[str, Any]]:
-    """One summary per budget of the run, the card's numbers beside them for a known checkpoint."""
+def summaries(folder: RunFolder, grader: str, *, k: int | None = None) -> list[dict[str, Any]]:
+    """One summary per budget of the run at `k` samples (the run's k unless asked), the card's
+    numbers beside them for a known checkpoint."""
     manifest = folder.manifest()
     samples, grades = folder.samples(), folder.grades()
     card = card_for(str(manifest["model"]), str(manifest["benchmark"]))
-    return [summarize(manifest, samples, grades, grader=grader, budget=budget,
+    rows = [summarize(manifest, samples, grades, grader=grader, budget=budget, k=k,
                       card=card.to_json() if card else None) for budget in manifest["budgets"]]  # fmt: skip
+    protocol = manifest.get("protocol") or {}
+    for row in rows:
+        row["protocol"] = protocol.get("name")
+        row["overrides"] = protocol.get("overrides", [])
+        row["choices"] = manifest["source"].get("choices")
+        row["samples_in_run"] = int(manifest["settings"]["k"])
+    return rows

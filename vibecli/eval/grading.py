@@ -11,12 +11,13 @@ resumed run or the other grader never redoes work.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from vibecli.batch.vote import vote
-from vibecli.eval.datasets import CodeTest, EvalProblem
+from vibecli.eval.datasets import EvalProblem
 from vibecli.reasoning.extract import extract_answer
 from vibecli.reasoning.splitter import split_text
 from vibecli.verify.math import as_verdict, check_many
@@ -26,20 +27,13 @@ if TYPE_CHECKING:
 
 GRADERS = ("vibe", "card")
 CARD_GRADE = "vibecli.eval.card_grader:grade"
-TEST_SECONDS = 6.0  # LiveCodeBench's per-test limit
-# LiveCodeBench puts these imports before every solution; models rely on them (List, defaultdict, …).
-CODE_HEADER = (
-    "from typing import *\nfrom collections import *\nfrom heapq import *\nfrom bisect import *\n"
-    "from itertools import *\nfrom functools import *\nfrom math import *\n"
-    "import sys, re, math, heapq, bisect, itertools, functools, collections, string\n"
-)
 
 
 @dataclass(frozen=True)
 class Grade:
     answer: str | None
-    correct: bool
-    verdict: str  # equal / not_equal / undecided / no_answer, or passed / failed for code
+    correct: bool | None  # None: ungraded (the problem has no gold), counted apart and never wrong
+    verdict: str  # equal / not_equal / undecided / no_answer / ungraded, or passed / failed for code
     detail: str = ""
 
 
@@ -71,40 +65,51 @@ def grade_math(pool: WorkerPool, grader: str, items: list[tuple[str, str, str]])
             yield Grade(answer, verdict.equal is True, verdict.verdict, verdict.reason)
 
 
-def _functional_check(test: CodeTest, fn_name: str) -> str:
-    """An assert program calling `Solution().fn_name` with the test's JSON arguments, one per line."""
-    return (
-        "import json as _json\n"
-        f"_args = [_json.loads(_line) for _line in {test.input!r}.split('\\n') if _line.strip()]\n"
-        f"_got = Solution().{fn_name}(*_args)\n"
-        "_got = list(_got) if isinstance(_got, tuple) else _got\n"
-        f"assert _got == _json.loads({test.output!r})\n"
-    )
-
-
 def grade_code(problem: EvalProblem, response: str) -> Grade:
-    """Run the response's code against the problem's tests; the first failing test ends it."""
-    from vibecli.verify.code import IOCase, run_assert_tests, run_io_tests
-    from vibecli.verify.sandbox import Limits
+    """A registered LiveCodeBench problem as lcb_runner grades it (see lcb.py); a local set's
+    tests file as `vibe verify` checks it. The first failing test ends it."""
+    from vibecli.eval import lcb
+    from vibecli.verify.code import run_assert_tests
+    from vibecli.verify.sandbox import run_python
     from vibecli.verify.solution import check_against_tests
 
-    code = final_answer(response, "code")
-    if code is None:
-        return Grade(None, False, "no_answer", "no code block after the thinking")
     if problem.tests_file is not None:
+        code = final_answer(response, "code")
+        if code is None:
+            return Grade(None, False, "no_answer", "no code block after the thinking")
         check = check_against_tests(code, Path(problem.tests_file))
         return Grade(code, check.verdict == "passed", check.verdict, check.detail)
-    limits = Limits(wall_s=TEST_SECONDS, cpu_s=TEST_SECONDS)
-    source = CODE_HEADER + code
+    code = lcb.extract_code(response)
+    if code is None:
+        return Grade(None, False, "no_answer", "no code block (fewer than two fence lines)")
     for number, test in enumerate(problem.tests, start=1):
         if test.functional and problem.fn_name:
-            result = run_assert_tests(source, _functional_check(test, problem.fn_name), limits=limits)[0]
+            tests = lcb.call_tests(code, problem.fn_name, test.input, test.output)
+            entry = None if "class Solution" in code else problem.fn_name
+            result = run_assert_tests(lcb.call_source(code), tests, limits=lcb.LIMITS, entry_point=entry)[0]
+            verdict, detail = result.verdict, result.detail
         else:
-            result = run_io_tests(source, [IOCase(test.input, test.output)], limits=limits)[0]
-        if result.verdict != "passed":
-            detail = f"test {number}/{len(problem.tests)}: {result.verdict} {result.detail}".strip()
+            run = run_python(lcb.stdin_program(code), test.input, limits=lcb.LIMITS)
+            if run.status != "ok":
+                verdict = run.status if run.status in ("time_limit", "memory_limit") else "runtime_error"
+                last = run.stderr.strip().splitlines()[-1:]
+                detail = run.detail or (last[0][:120] if last else "")
+            elif lcb.outputs_equal(test.output, run.stdout):  # compared here, outside the sandbox
+                verdict, detail = "passed", ""
+            else:
+                verdict, detail = "wrong_answer", f"{len(run.stdout)} characters of output"
+        if verdict != "passed":
+            detail = f"test {number}/{len(problem.tests)}: {verdict} {detail}".strip()
             return Grade(code, False, "failed", detail)
     return Grade(code, True, "passed", f"{len(problem.tests)} tests passed")
+
+
+def code_workers() -> int:
+    """Samples graded at once: one per core (VIBE_EVAL_WORKERS overrides)."""
+    import os
+
+    configured = os.environ.get("VIBE_EVAL_WORKERS", "")
+    return int(configured) if configured.isdigit() and int(configured) > 0 else max(1, os.cpu_count() or 1)
 
 
 def grade_samples(
@@ -116,6 +121,17 @@ def grade_samples(
     def is_code(sample: dict[str, Any]) -> bool:
         return formats.get(problems[sample["problem"]].mode) == "code"
 
+    def has_gold(sample: dict[str, Any]) -> bool:
+        problem = problems[sample["problem"]]
+        if is_code(sample):
+            return bool(problem.tests) or problem.tests_file is not None
+        return bool((problem.expected or "").strip())
+
+    for sample in samples:
+        if not has_gold(sample):
+            why = "no tests" if is_code(sample) else "no gold answer"
+            on_graded(_grade_record(sample, grader, Grade(None, None, "ungraded", why)))
+    samples = [s for s in samples if has_gold(s)]
     math_items = [s for s in samples if not is_code(s)]
     code_items = [s for s in samples if is_code(s)]
     items = [(s["response"], problems[s["problem"]].expected or "", formats.get(problems[s["problem"]].mode, "boxed"))
@@ -123,12 +139,16 @@ def grade_samples(
     graded = grade_math(pool, grader, items)
     for sample, grade in zip(math_items, graded, strict=True):
         on_graded(_grade_record(sample, grader, grade))
-    for sample in code_items:
-        on_graded(_grade_record(sample, grader, grade_code(problems[sample["problem"]], sample["response"])))
+    # Each test is a sandboxed process: samples are graded side by side, one per core.
+    with ThreadPoolExecutor(max_workers=code_workers()) as workers:
+        graded_code = workers.map(lambda s: grade_code(problems[s["problem"]], s["response"]), code_items)
+        for sample, grade in zip(code_items, graded_code, strict=True):
+            on_graded(_grade_record(sample, grader, grade))
 
 
 def _grade_record(sample: dict[str, Any], grader: str, grade: Grade) -> dict[str, Any]:
     return {"id": f"{sample['id']}@{grader}", "type": "grade", "sample": sample["id"], "grader": grader,
+            "problem": sample["problem"],
             "answer": grade.answer, "correct": grade.correct, "verdict": grade.verdict,
             "detail": grade.detail}  # fmt: skip
 

@@ -30,6 +30,22 @@ def mean_and_stderr(values: list[float]) -> tuple[float | None, float | None]:
     return mean, math.sqrt(variance / len(values))
 
 
+def card_consensus(marks: list[dict[str, Any]]) -> float:
+    """cons@k as rllm scores it: the answers' normalised strings vote, and a tie among the most
+    common ones gives each its share (the fraction of tied answers that are right)."""
+    from vibecli.eval.card_grader import normalize
+
+    groups: dict[str, list[bool]] = defaultdict(list)
+    for mark in marks:
+        if mark.get("answer"):
+            groups[normalize(str(mark["answer"]))].append(bool(mark["correct"]))
+    if not groups:
+        return 0.0
+    top = max(len(v) for v in groups.values())
+    tied = [v for v in groups.values() if len(v) == top]
+    return sum(1.0 for v in tied if v[0]) / len(tied)
+
+
 def wall_seconds(samples: list[dict[str, Any]]) -> float:
     """Each run's wall time (its last sample's `elapsed_s`), added over the runs."""
     last: dict[str, float] = {}
@@ -41,18 +57,22 @@ def wall_seconds(samples: list[dict[str, Any]]) -> float:
 
 def summarize(
     manifest: dict[str, Any], samples: list[dict[str, Any]], grades: dict[str, dict[str, Any]],
-    *, grader: str, budget: int | None, card: dict[str, Any] | None = None,
+    *, grader: str, budget: int | None, card: dict[str, Any] | None = None, k: int | None = None,
 ) -> dict[str, Any]:  # fmt: skip
-    """The summary of one benchmark at one budget (the `--summary-json` schema, one object)."""
-    k = int(manifest["settings"]["k"])
+    """The summary of one benchmark at one budget (the `--summary-json` schema, one object), over
+    the first `k` samples of each problem (the run's k unless asked)."""
+    k = k or int(manifest["settings"]["k"])
     kind = manifest.get("kind", "math")
     mine = [s for s in samples if s.get("budget") == budget and int(s["sample"]) < k]
     by_problem: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for sample in mine:
         by_problem[str(sample["problem"])].append(sample)
-    per_problem, pass_k, cons = [], [], []
+    per_problem, pass_k, cons, ungraded = [], [], [], set()
     for problem_id, items in by_problem.items():
         marks = [grades.get(f"{s['id']}@{grader}") for s in items]
+        if any(m is not None and m.get("verdict") == "ungraded" for m in marks):
+            ungraded.add(problem_id)
+            continue
         known = [bool(m["correct"]) for m in marks if m is not None]
         if not known:
             continue
@@ -60,11 +80,14 @@ def summarize(
         if len(known) >= k:
             pass_k.append(pass_at_k(len(known), sum(known), k))
             chosen = grades.get(vote_id(problem_id, budget, k))
-            if kind != "code" and chosen is not None:
+            if kind != "code" and grader == "card":
+                cons.append(card_consensus([m for m in marks if m is not None]))
+            elif kind != "code" and chosen is not None:
                 winner = chosen["clusters"][0][0] if chosen["clusters"] else None
                 mark = grades.get(f"{problem_id}#{winner}#{'off' if budget is None else budget}@{grader}")
                 cons.append(1.0 if mark is not None and mark["correct"] else 0.0)
     pass1, stderr = mean_and_stderr(per_problem)
+    counts = [len(v) for v in by_problem.values()]
     tokens = [int(s["tokens"]) for s in mine]
     wall = wall_seconds(mine)
     reasons = [s.get("finish_reason") for s in mine]
@@ -75,7 +98,10 @@ def summarize(
         "problems": int(manifest["problems"]),
         "problems_graded": len(per_problem),
         "problems_complete": len(pass_k),
+        "problems_ungraded": len(ungraded),
         "samples": len(mine),
+        "samples_asked": int(manifest["problems"]) * k,
+        "samples_per_problem": [min(counts), max(counts)] if counts else [0, 0],
         "pass@1": pass1,
         "pass@1_stderr": stderr,
         "pass@k": sum(pass_k) / len(pass_k) if pass_k else None,

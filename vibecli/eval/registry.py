@@ -41,6 +41,7 @@ class Benchmark:
     id_fields: tuple[str, ...] = ("id", "unique_id", "problem_idx")
     gated: bool = False
     window: tuple[str, str] | None = None  # LiveCodeBench: contest dates [since, until)
+    release: str | None = None  # LiveCodeBench: the release whose files it reads (lcb_runner's release_version)
     expected_count: int | None = None
     notes: str = ""
 
@@ -71,6 +72,18 @@ LCB_FILES: dict[str, tuple[str, str]] = {
 }
 
 
+# lcb_runner's `--release_version`: each release is its files and every earlier one.
+LCB_RELEASES: dict[str, tuple[str, ...]] = {
+    f"release_v{n}": tuple(list(LCB_FILES)[:n]) for n in range(1, len(LCB_FILES) + 1)
+}
+OPEN_END = "9999-12-31"  # a registered release has a start date and no end, as WeiboAI ran lcb_runner
+
+
+def release_files(release: str, since: str) -> tuple[str, ...]:
+    """The files of `release` that can hold problems from `since` on."""
+    return tuple(name for name in LCB_RELEASES[release] if since < LCB_FILES[name][1])
+
+
 def lcb_files(since: str, until: str) -> tuple[str, ...]:
     """The code_generation_lite files a window [since, until) needs; later releases are added as
     `test7.jsonl`, … so a window past the known ones takes every numbered file from the last on."""
@@ -80,10 +93,11 @@ def lcb_files(since: str, until: str) -> tuple[str, ...]:
     return chosen
 
 
-def _lcb(name: str, title: str, since: str, until: str, count: int) -> Benchmark:
-    return Benchmark(name=name, title=title, repo=LCB_REPO, revision=None, files=lcb_files(since, until),
+def _lcb(name: str, title: str, release: str, since: str, count: int) -> Benchmark:
+    """A LiveCodeBench entry as WeiboAI selects it: lcb_runner's release (its file set) and start date."""
+    return Benchmark(name=name, title=title, repo=LCB_REPO, revision=None, files=release_files(release, since),
                      kind="code", problem_field="question_content", id_fields=("question_id",),
-                     window=(since, until), expected_count=count,
+                     window=(since, OPEN_END), release=release, expected_count=count,
                      notes="graded by running the public and private tests in vibe's sandbox")  # fmt: skip
 
 
@@ -116,10 +130,10 @@ BENCHMARKS: dict[str, Benchmark] = {
             id_fields=("Record ID",),
             gated=True,
             expected_count=198,
-            notes="options shuffled with a fixed seed per question",
+            notes="options in the card's order (the correct one is A), or --choices shuffled",
         ),
-        _lcb("livecodebench-v5", "LiveCodeBench v5", "2024-08-01", "2025-02-01", 279),
-        _lcb("livecodebench-v6", "LiveCodeBench v6", "2025-02-01", "2025-05-01", 131),
+        _lcb("livecodebench-v5", "LiveCodeBench v5", "release_v5", "2024-08-01", 279),
+        _lcb("livecodebench-v6", "LiveCodeBench v6", "release_v6", "2025-02-01", 131),
     )
 }
 ALIASES = {"livecodebench": "livecodebench-v6", "lcb-v5": "livecodebench-v5", "lcb-v6": "livecodebench-v6",
@@ -131,7 +145,8 @@ def windowed(benchmark: Benchmark, since: str | None, until: str | None) -> Benc
     if benchmark.window is None or (since is None and until is None):
         return benchmark
     low, high = since or benchmark.window[0], until or benchmark.window[1]
-    return dataclasses.replace(benchmark, window=(low, high), files=lcb_files(low, high), expected_count=None)
+    files = lcb_files(low, high) if until is not None else release_files(benchmark.release or "release_v6", low)
+    return dataclasses.replace(benchmark, window=(low, high), files=files, expected_count=None)
 
 
 def find_benchmark(name: str) -> Benchmark | None:

@@ -28,6 +28,7 @@ from vibecli.batch.store import ResultWriter
 from vibecli.engine.backend import Backend
 from vibecli.engine.types import NO_STATS, Finished, GenerationRequest, Sampling
 from vibecli.eval.datasets import EvalProblem
+from vibecli.eval.registry import CARD_MAX_TOKENS
 from vibecli.prompting.templates import PromptTemplate
 from vibecli.reasoning.controls import DEFAULT_BUDGET_MESSAGE, continuation_request
 from vibecli.reasoning.loop_guard import LoopGuard
@@ -40,13 +41,21 @@ class EvalSettings:
     """The protocol of one run; a resumed run must match it (`k` may grow, budgets may be added)."""
 
     k: int
-    temperature: float | None  # None: each problem's template decides (the card's per-kind value)
+    temperature: float | None  # None: the protocol's value for the problem's kind
     top_p: float
     top_k: int
-    max_tokens: int
+    max_tokens: int | None  # None: the model's context minus the prompt (the 3B's protocol)
     seed: int
     loop_guard: bool
     budget_message: str = DEFAULT_BUDGET_MESSAGE
+    temperatures: dict[str, float] | None = None  # the protocol's per kind: math, choice, code
+    protocol: str | None = None
+
+    def temperature_for(self, answer_format: str, template_default: float) -> float:
+        if self.temperature is not None:
+            return self.temperature
+        kind = "code" if answer_format == "code" else "choice" if answer_format == "choice" else "math"
+        return (self.temperatures or {}).get(kind, template_default)
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -125,12 +134,23 @@ class EvalRunner:
     def request(self, job: Job) -> GenerationRequest:
         template = self.templates[job.problem.mode]
         s = self.settings
-        temperature = s.temperature if s.temperature is not None else template.sampling.get("temperature", 1.0)
+        temperature = s.temperature_for(template.answer_format, float(template.sampling.get("temperature", 1.0)))
         sampling = Sampling(temperature=temperature, top_p=s.top_p, top_k=s.top_k, seed=s.seed + job.sample)
-        cap = s.max_tokens if job.budget is None else max(1, min(job.budget, s.max_tokens))
-        request = build_request(template, job.problem.problem, sampling=sampling, max_tokens=cap,
+        request = build_request(template, job.problem.problem, sampling=sampling, max_tokens=1,
                                 starter_code=job.problem.starter_code)  # fmt: skip
-        return dataclasses.replace(request, request_id=job.id)
+        limit = self.max_tokens(request)
+        cap = limit if job.budget is None else max(1, min(job.budget, limit))
+        return dataclasses.replace(request, request_id=job.id, max_new_tokens=cap)
+
+    def max_tokens(self, request: GenerationRequest) -> int:
+        """The protocol's cap, or (None) the room the model's context leaves after the prompt."""
+        if self.settings.max_tokens is not None:
+            return self.settings.max_tokens
+        context = self.backend.info.context_length
+        if context is None:
+            return CARD_MAX_TOKENS
+        prompt = self.backend.count_tokens(self.backend.chat_prompt(request.messages))
+        return max(1, context - prompt)
 
     def run(self, jobs: Sequence[Job], budget: int | None, cancel: threading.Event | None = None) -> None:
         """Generate `jobs` (all of one budget); what is cancelled is not written."""
@@ -161,7 +181,7 @@ class EvalRunner:
         for p in partials:
             base_request = self.request(p.job)
             base = self.backend.chat_prompt(base_request.messages)
-            full = dataclasses.replace(base_request, max_new_tokens=self.settings.max_tokens)
+            full = dataclasses.replace(base_request, max_new_tokens=self.max_tokens(base_request))
             if p.injected:
                 requests.append(continuation_request(full, base_prompt=base, partial_trace=p.kept,
                                                      injected=p.injected, used_tokens=p.used_tokens))  # fmt: skip
@@ -194,7 +214,7 @@ class EvalRunner:
             if cut is not None:
                 kept = text[: cut[0]]
                 return _Partial(job, finished, kept, self._injected(), "loop", self.backend.count_tokens(kept))
-        capped = job.budget is not None and job.budget < self.settings.max_tokens
+        capped = job.budget is not None and job.budget < (self.settings.max_tokens or CARD_MAX_TOKENS)
         if capped and finished.reason == "length":
             injected = "" if CLOSE_TAG in text else self._injected()
             return _Partial(job, finished, text, injected, "budget" if injected else None, used)
