@@ -48,6 +48,17 @@ def read_text_file(path: Path, what: str) -> str:
         raise UsageError(f"cannot read {what} {path}: {exc}") from None
 
 
+def check_tests_file(path: Path) -> None:
+    """A `--tests` file, read and parsed before any model loads: exists, UTF-8, valid cases."""
+    if path.is_dir():
+        raise UsageError(f"tests file {path} is a directory; give a file")
+    read_text_file(path, "tests file")
+    if path.suffix != ".py":
+        from vibecli.verify.code import load_io_cases
+
+        load_io_cases(path)
+
+
 def writable_file(path: Path, what: str) -> Path:
     """An output file the command may create or append to, checked before any model loads."""
     if path.is_dir():
