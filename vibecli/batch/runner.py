@@ -116,6 +116,7 @@ class BatchRun:
         self._run_id = time.strftime("%Y%m%dT%H%M%S")  # ties a result line to the run that wrote it
         self._started = time.monotonic()
         self._graded = self._correct = 0
+        self._settings: dict[str, Any] = {}
 
     def run(
         self,
@@ -124,6 +125,9 @@ class BatchRun:
         config: Config,
         cancel: threading.Event | None = None,
     ) -> None:
+        from vibecli.batch.settings import run_settings
+
+        self._settings = run_settings(config, self.samples)
         requests, pending = _requests(self.backend, problems, templates, config, self.samples)
         notice = _cap_notice(pending, config, self.backend)
         if notice:
@@ -182,6 +186,7 @@ class BatchRun:
                         "run": self._run_id, "elapsed_s": round(time.monotonic() - self._started, 3)},
             "n_samples": self.samples,
             "n_correct": sum(bool(g) for g in graded) if graded is not None else None,
+            "settings": self._settings,  # what `--resume` continues with
         }  # fmt: skip
         if item.capped_to is not None:
             record["max_tokens"] = item.capped_to  # what fitted the context, below --max-tokens

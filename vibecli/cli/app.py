@@ -128,6 +128,12 @@ class VibeGroup(TyperGroup):
     def list_commands(self, ctx: Context) -> list[str]:
         return list(self.commands)
 
+    def invoke(self, ctx: Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:
+            _quiet_broken_pipe()
+
     def format_commands(self, ctx: Context, formatter: HelpFormatter) -> None:
         rows = [(name, entry.help) for name, entry in SUBCOMMANDS.items()]
         with formatter.section("Commands"):
@@ -151,6 +157,20 @@ class VibeGroup(TyperGroup):
             echo("vibe: interrupted", err=True)
             sys.exit(int(ExitCode.INTERRUPTED))
         sys.exit(status if isinstance(status, int) else 0)
+
+
+def _quiet_broken_pipe() -> None:
+    """The reader of our output went away (`vibe … | head -1`): exit 141, as a process that
+    SIGPIPE stopped reports, without a word: there is nowhere left to say it, and Python must
+    not complain at exit while flushing into the closed pipe."""
+    import contextlib
+    import os
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # not a real file (a test's capture): nothing to silence
+            os.dup2(devnull, stream.fileno())
+    sys.exit(int(ExitCode.BROKEN_PIPE))
 
 
 def _usage_line(exc: ClickException) -> None:

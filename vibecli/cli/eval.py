@@ -73,7 +73,9 @@ def _list(terminal: Terminal) -> None:
         cards = [CARD[c].get(b.name) for c in ("VibeThinker-1.5B", "VibeThinker-3B")]
         table.add_row(b.name, b.title, b.repo + (" (gated)" if b.gated else ""), (b.revision or "main")[:12],
                       str(b.k), *(f"{100 * c.pass_at_1:.1f}" if c else "—" for c in cards))  # fmt: skip
-    terminal.out.print(table)
+    from vibecli.ui.tables import show_table
+
+    show_table(terminal.out, table)  # piped: whole lines, never cut
 
 
 def _problems_of(folder: RunFolder, templates: dict[str, Any]) -> list[Any] | None:
