@@ -95,3 +95,20 @@ def test_resume_with_the_same_settings_given_again_is_fine(tmp_path: Path) -> No
     assert resumed.exit_code == 0, resumed.stderr
     assert len(results(out)) == 3
     assert json.loads(out.read_text().splitlines()[-1])["settings"]["temperature"] == 0.3
+
+
+def test_batch_takes_the_thinking_controls_and_a_line_its_own_budget(tmp_path: Path) -> None:
+    problems = tmp_path / "set.jsonl"
+    problems.write_text('{"id": "own", "problem": "What is 48 + 37?", "think_budget": 0}\n'
+                        '{"id": "flag", "problem": "What is 12 * 3?"}\n')  # fmt: skip
+    out = tmp_path / "out.jsonl"
+    result = runner.invoke(app, ["batch", str(problems), "-o", str(out), "--model", "demo", "-t", "0",
+                                 "--think-budget", "4", "--budget-message", "Time is up.", "--loop-guard", "off",
+                                 "--top-k", "3", "--seed", "2"])  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    records = {r["id"]: r for r in results(out)}
+    assert records["own"]["controls"]["budget"] == 0 and records["own"]["finish_reason"] == "budget"
+    assert records["own"]["tokens"]["thinking"] == 0 and records["own"]["final_answer"] is not None
+    assert records["flag"]["controls"]["budget"] == 4 and records["flag"]["finish_reason"] == "budget"
+    assert records["flag"]["tokens"]["thinking"] == 4 and records["flag"]["controls"]["loop_guard"] is False
+    assert records["flag"]["settings"]["top_k"] == 3 and records["flag"]["settings"]["budget_message"] == "Time is up."

@@ -7,6 +7,7 @@ help is asked for), so `vibe --help` pays for none of them. A new subcommand is 
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Iterator, MutableMapping, Sequence
 from dataclasses import dataclass
@@ -159,6 +160,17 @@ class VibeGroup(TyperGroup):
         sys.exit(status if isinstance(status, int) else 0)
 
 
+# Click's type names, in words a user reads: "'abc' is not a valid int range." and the like.
+_CLICK_WORDING = [
+    (re.compile(r"is not a valid int(?: range)?\.?"), "is not a whole number"),
+    (re.compile(r"is not a valid float(?: range)?\.?"), "is not a number"),
+    (re.compile(r"is not a valid boolean\.?"), "is not true or false"),
+    (re.compile(r"(\S+) is not in the range x>=([^\s.]+(?:\.\d+)?)\.?"), r"must be at least \2 (got \1)"),
+    (re.compile(r"(\S+) is not in the range x<=([^\s.]+(?:\.\d+)?)\.?"), r"must be at most \2 (got \1)"),
+    (re.compile(r"(\S+) is not in the range ([^\s<]+)<=x<=([^\s.]+(?:\.\d+)?)\.?"), r"must be from \2 to \3 (got \1)"),
+]
+
+
 def _quiet_broken_pipe() -> None:
     """The reader of our output went away (`vibe … | head -1`): exit 141, as a process that
     SIGPIPE stopped reports, without a word: there is nowhere left to say it, and Python must
@@ -177,6 +189,8 @@ def _usage_line(exc: ClickException) -> None:
     """One line instead of Click's usage block: the message, then where the help is."""
     message = " ".join(exc.format_message().split())
     message = message[:1].lower() + message[1:]
+    for click_words, ours in _CLICK_WORDING:
+        message = click_words.sub(ours, message)
     ctx = getattr(exc, "ctx", None)
     hint = f" (see '{ctx.command_path} --help')" if isinstance(exc, UsageError) and ctx is not None else ""
     echo(f"vibe: {message}{hint}", err=True)

@@ -14,6 +14,7 @@ import typer
 from vibecli.cli import options as cli_options
 from vibecli.cli.common import (
     check_engine_settings,
+    check_mode,
     handle_errors,
     load_engine,
     read_text_file,
@@ -178,6 +179,7 @@ def batch_command(
     if summary_json is not None:
         writable_file(summary_json, "summary file")
     templates = load_templates()
+    check_mode(config.mode, templates)  # before the problems are read, and before the model loads
 
     def malformed(item: object) -> None:
         if strict:

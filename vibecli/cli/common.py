@@ -80,6 +80,14 @@ def pick_template(mode: str, problem: str, templates: Templates, terminal: Termi
     return template
 
 
+def check_mode(mode: str, templates: Templates) -> None:
+    """A mode that names no template is a usage error, found before any model loads."""
+    if mode == "auto" or mode in templates or mode in templates.invalid:
+        templates.require(mode)
+        return
+    raise UsageError(f"unknown mode '{mode}' (available: auto, {', '.join(sorted(templates))})")
+
+
 def warn_invalid_templates(terminal: Terminal, templates: Templates) -> None:
     for line in templates.warnings():
         terminal.err.print(f"vibe: warning: {line}", style="warning", markup=False, highlight=False)

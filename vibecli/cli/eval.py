@@ -142,7 +142,10 @@ def eval_command(
         str | None, typer.Option("--think-budget", help="Budgets to sweep, e.g. 4096,8192,16384,off.")
     ] = None,
     loop_guard: Annotated[
-        str, typer.Option("--loop-guard", help="on or off: force the answer of looping traces. [off, as the card]")
+        str,
+        typer.Option(
+            "--loop-guard", show_default=False, help="on or off: force the answer of looping traces. [off, as the card]"
+        ),
     ] = "off",
     grader: Annotated[
         str, typer.Option("--grader", help="vibe (vibe's verifier) or card (the card's grader).")
@@ -184,6 +187,8 @@ def eval_command(
     if grader not in ("vibe", "card"):
         raise UsageError("--grader takes vibe or card")
     if names[:1] == ["list"]:
+        if len(names) > 1:
+            raise UsageError("usage: vibe eval list (it takes no arguments)")
         _list(make_terminal())
         return
     if names[:1] == ["report"]:

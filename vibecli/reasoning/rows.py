@@ -14,12 +14,12 @@ from __future__ import annotations
 import dataclasses
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from vibecli.engine.backend import Backend
-from vibecli.engine.context import ContextExceeded, fit_request
+from vibecli.engine.backend import Backend, drain
+from vibecli.engine.context import ContextExceeded, Fit, fit_request
 from vibecli.engine.types import Finished, GenerationRequest, StreamItem
 from vibecli.prompting.templates import PromptTemplate
 from vibecli.reasoning.controls import (
@@ -85,7 +85,9 @@ class Row:
     record: ControlRecord | None = None
     phases: list[Finished] = field(default_factory=list)
     trace: list[str] = field(default_factory=list)  # the watched phase's text up to its trigger
+    raw: list[str] = field(default_factory=list)  # everything the model wrote and was kept, tags included
     prompt_request: GenerationRequest | None = None  # the fitted first request, for prompt tokens
+    fitted: Fit | None = None  # fitted already (a batch fits a problem once for all its samples)
     started: float = field(default_factory=time.perf_counter)
 
     def __post_init__(self) -> None:
@@ -97,7 +99,11 @@ class Row:
 
     def fit(self, backend: Backend) -> str | None:
         """Fit the request to the context (raises `ContextExceeded`); the notice when capped."""
-        fit = fit_request(backend, self.request)
+        fit = self.fitted or fit_request(backend, self.request)
+        if self.fitted is not None:
+            fit = dataclasses.replace(
+                fit, request=dataclasses.replace(self.request, max_new_tokens=fit.request.max_new_tokens)
+            )
         self.request = self.prompt_request = fit.request
         self.monitor = ThinkingMonitor(self.controls, fit.request.max_new_tokens, fit=fit)
         return fit.notice() if fit.capped else None
@@ -176,48 +182,93 @@ class Row:
 
 
 def run_rows(
-    backend: Backend, rows: Sequence[Row], *, cancel: threading.Event, wrap_up: threading.Event
+    backend: Backend,
+    rows: Sequence[Row],
+    *,
+    cancel: threading.Event,
+    wrap_up: threading.Event,
+    max_rows: int | None = None,
 ) -> Iterator[RowEvent]:
     """Run `rows` under their thinking controls; yield their text and progress as it comes.
 
     Every row is fitted first (raises `ContextExceeded` before any model work). `cancel` stops
     every row; `wrap_up` forces the answer of the rows still thinking, and, pressed when no row
     is thinking any more, cancels (the second press of Ctrl-C, as a single solve has it).
+
+    With `max_rows` (a problem set), the rows run in the backend's continuous batch, at most
+    `max_rows` at once: a finished row's place goes to the next at once, and a row cut by a
+    control has its answer forced in the same batch, so each row is done as early as it can be.
+    Otherwise they run together in phases: the watched phase, then the forced answers.
     """
     notices = {notice for row in rows if (notice := row.fit(backend)) is not None}
     for notice in sorted(notices):
         yield RowNotice(notice)
-    watched = []
-    for index, row in enumerate(rows):
+    for row in rows:
         if row.controls.budget == 0:
             row.fire("budget", 0)  # no thinking at all: force the answer straight away
-        else:
-            watched.append(index)
+    if max_rows is not None:
+        yield from _continuous(backend, rows, max_rows, cancel=cancel)
+        return
+    watched = [index for index, row in enumerate(rows) if row.trigger is None]
     if watched:
         yield from _phase(backend, rows, watched, watch=True, cancel=cancel, wrap_up=wrap_up)
     if any(row.trigger == "interrupt" for row in rows):
         wrap_up.clear()  # that press is spent; a new one during the answer cancels
-    forced = [i for i, row in enumerate(rows) if row.trigger is not None and not cancel.is_set()
-              and not (row.phases and row.phases[-1].reason == "error")]  # fmt: skip
     runnable = []
-    for index in forced:
-        row = rows[index]
-        used = row.trigger_tokens  # what was read before the control fired (a remote stream may run on)
-        injected = row.monitor.injected_text()
-        yield from row.route(index, row.splitter.feed(injected), used)
-        request = row.request
-        base = request.prompt if request.prompt is not None else backend.chat_prompt(request.messages)
-        forced_request = continuation_request(request, base_prompt=base, partial_trace="".join(row.trace),
-                                              injected=injected, used_tokens=used)  # fmt: skip
-        try:  # the trace and the wrap-up text now sit in the prompt: cap again to what fits
-            row.request = fit_request(backend, forced_request).request
-        except ContextExceeded:
-            continue  # no room left for an answer; the result says so (no final answer)
-        row.offset = used
-        row.stop = threading.Event()
-        runnable.append(index)
+    for index, row in enumerate(rows):
+        if row.trigger is not None and not cancel.is_set() and not (row.phases and row.phases[-1].reason == "error"):
+            fits = yield from _force(backend, row, index)
+            if fits:
+                runnable.append(index)
     if runnable:
         yield from _phase(backend, rows, runnable, watch=False, cancel=cancel, wrap_up=wrap_up)
+
+
+def _force(backend: Backend, row: Row, index: int) -> Generator[RowEvent, None, bool]:
+    """Make `row`'s forced-answer request (its trace, then the wrap-up text); False when no answer fits."""
+    used = row.trigger_tokens  # what was read before the control fired (a remote stream may run on)
+    injected = row.monitor.injected_text()
+    row.raw.append(injected)
+    yield from row.route(index, row.splitter.feed(injected), used)
+    request = row.request
+    base = request.prompt if request.prompt is not None else backend.chat_prompt(request.messages)
+    forced_request = continuation_request(request, base_prompt=base, partial_trace="".join(row.trace),
+                                          injected=injected, used_tokens=used)  # fmt: skip
+    try:  # the trace and the wrap-up text now sit in the prompt: cap again to what fits
+        row.request = fit_request(backend, forced_request).request
+    except ContextExceeded:
+        yield RowTick(index, used, "done")
+        return False  # no room left for an answer; the result says so (no final answer)
+    row.offset = used
+    row.stop = threading.Event()
+    return True
+
+
+def _continuous(backend: Backend, rows: Sequence[Row], max_rows: int, *, cancel: threading.Event) -> Iterator[RowEvent]:
+    session = backend.open_batch(max_rows)
+    try:
+        running: dict[int, tuple[int, bool]] = {}  # session handle -> (row index, watched phase)
+        for index, row in enumerate(rows):
+            if row.trigger is None:
+                running[session.add(row.request, row.stop)] = (index, True)
+            else:
+                fits = yield from _force(backend, row, index)
+                if fits:
+                    running[session.add(row.request, row.stop)] = (index, False)
+        for handle, item in drain(session):
+            index, watch = running[handle]
+            row = rows[index]
+            if cancel.is_set():
+                for other in rows:
+                    other.stop.set()
+            yield from _step(rows, [index], index, item, watch=watch, cancel=cancel, wrap_up=None)
+            if isinstance(item, Finished) and watch and row.trigger is not None:
+                if item.reason != "error" and not cancel.is_set() and (yield from _force(backend, row, index)):
+                    running[session.add(row.request, row.stop)] = (index, False)
+                elif item.reason == "error" or cancel.is_set():
+                    yield RowTick(index, row.tokens, "done")  # it ends here: failed or cancelled
+    finally:
+        session.close()
 
 
 def _items(backend: Backend, rows: Sequence[Row], indexes: list[int]) -> Iterator[tuple[int, StreamItem]]:
@@ -237,40 +288,51 @@ def _phase(
 ) -> Iterator[RowEvent]:  # fmt: skip
     finished: set[int] = set()
     for index, item in _items(backend, rows, indexes):
-        row = rows[index]
+        yield from _step(rows, indexes, index, item, watch=watch, cancel=cancel, wrap_up=wrap_up)
         if isinstance(item, Finished):
-            row.phases.append(item)
             finished.add(index)
-            if not watch or row.trigger is None:
-                row.offset += item.stats.generated_tokens
-                row.tokens = row.offset
-                yield from row.route(index, row.splitter.finish(), row.tokens)
-                yield RowTick(index, row.tokens, "done")
-            else:
-                row.offset = row.tokens = row.trigger_tokens
             if len(finished) == len(indexes):
                 break  # a single stream ends with its Finished; nothing more will come
-            continue
-        if row.stop.is_set():
-            continue  # a remote stream or a batched row runs on past a stop: that text is dropped
-        if watch:
-            row.trace.append(item.text)
-        tokens = row.tokens = row.offset + item.generated_tokens
-        was_answer = row.splitter.in_answer
-        segments = row.splitter.feed(item.text)
-        yield from row.route(index, segments, tokens)
-        if not was_answer:
-            row.thinking_tokens = tokens  # up to and including the delta that closed the thinking
-        if cancel.is_set() or (row.splitter.in_answer and wrap_up.is_set() and not _wrapping_up(rows, indexes, watch)):
-            cancel.set()
-            for i in indexes:
-                rows[i].stop.set()
-        elif watch and not row.splitter.in_answer and row.trigger is None:
-            new_thinking = "".join(seg.text for seg in segments if seg.kind == "thinking")
-            trigger = row.monitor.check(tokens, new_thinking, wrap_up=wrap_up.is_set())
-            if trigger is not None:
-                row.fire(trigger, tokens)
-        yield RowTick(index, row.tokens, "answering" if row.splitter.in_answer else "thinking")
+
+
+def _step(
+    rows: Sequence[Row], indexes: list[int], index: int, item: StreamItem, *, watch: bool, cancel: threading.Event,
+    wrap_up: threading.Event | None,
+) -> Iterator[RowEvent]:  # fmt: skip
+    """One item of one row's stream: route its text, count its tokens, watch its thinking."""
+    row = rows[index]
+    if isinstance(item, Finished):
+        row.phases.append(item)
+        if not watch or row.trigger is None:
+            row.offset += item.stats.generated_tokens
+            row.tokens = row.offset
+            yield from row.route(index, row.splitter.finish(), row.tokens)
+            yield RowTick(index, row.tokens, "done")
+        else:
+            row.offset = row.tokens = row.trigger_tokens
+        return
+    if row.stop.is_set():
+        return  # a remote stream or a batched row runs on past a stop: that text is dropped
+    if watch:
+        row.trace.append(item.text)
+    row.raw.append(item.text)
+    tokens = row.tokens = row.offset + item.generated_tokens
+    was_answer = row.splitter.in_answer
+    segments = row.splitter.feed(item.text)
+    yield from row.route(index, segments, tokens)
+    if not was_answer:
+        row.thinking_tokens = tokens  # up to and including the delta that closed the thinking
+    pressed = wrap_up is not None and wrap_up.is_set()
+    if cancel.is_set() or (row.splitter.in_answer and pressed and not _wrapping_up(rows, indexes, watch)):
+        cancel.set()
+        for i in indexes:
+            rows[i].stop.set()
+    elif watch and not row.splitter.in_answer and row.trigger is None:
+        new_thinking = "".join(seg.text for seg in segments if seg.kind == "thinking")
+        trigger = row.monitor.check(tokens, new_thinking, wrap_up=pressed)
+        if trigger is not None:
+            row.fire(trigger, tokens)
+    yield RowTick(index, row.tokens, "answering" if row.splitter.in_answer else "thinking")
 
 
 def _wrapping_up(rows: Sequence[Row], indexes: list[int], watch: bool) -> bool:

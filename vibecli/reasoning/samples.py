@@ -217,7 +217,8 @@ def generate_samples(
             if event.phase == "done":
                 row = rows[event.index]
                 answer = extract_answer("".join(row.answer), template.answer_format)
-                reason = controlled_finish_reason(row.phases[-1], row.trigger, cancelled=cancel.is_set())
+                reason = controlled_finish_reason(row.phases[-1] if row.phases else None, row.trigger,
+                                                  cancelled=cancel.is_set())  # fmt: skip
                 yield SampleUpdate(event.index, event.tokens, "done", answer, reason)
             else:
                 yield SampleUpdate(event.index, event.tokens, event.phase)
