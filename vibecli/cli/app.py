@@ -11,7 +11,7 @@ import re
 import sys
 from collections.abc import Iterator, MutableMapping, Sequence
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 from typer._click.core import Command, Context  # Typer's own copy of Click (vendored since typer 0.26)
@@ -135,6 +135,13 @@ class VibeGroup(TyperGroup):
         except BrokenPipeError:
             _quiet_broken_pipe()
 
+    def make_context(self, info_name: str | None, args: list[str], parent: Context | None = None,
+                     **extra: Any) -> Context:  # fmt: skip
+        try:  # `vibe --help | head -1`: the help is written while the arguments are parsed
+            return super().make_context(info_name, args, parent, **extra)
+        except BrokenPipeError:
+            _quiet_broken_pipe()
+
     def format_commands(self, ctx: Context, formatter: HelpFormatter) -> None:
         rows = [(name, entry.help) for name, entry in SUBCOMMANDS.items()]
         with formatter.section("Commands"):
@@ -148,6 +155,10 @@ class VibeGroup(TyperGroup):
             return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         try:
             status = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+            for stream in (sys.stdout, sys.stderr):
+                stream.flush()  # what sits in a buffer fails here, if its reader is gone, not at exit
+        except BrokenPipeError:
+            _quiet_broken_pipe()
         except NoArgsIsHelpError as exc:  # `vibe models` alone: its help, as Click does
             echo(exc.format_message(), err=True)
             sys.exit(int(ExitCode.USAGE))
@@ -171,7 +182,7 @@ _CLICK_WORDING = [
 ]
 
 
-def _quiet_broken_pipe() -> None:
+def _quiet_broken_pipe() -> NoReturn:
     """The reader of our output went away (`vibe … | head -1`): exit 141, as a process that
     SIGPIPE stopped reports, without a word: there is nowhere left to say it, and Python must
     not complain at exit while flushing into the closed pipe."""

@@ -146,7 +146,7 @@ def batch_command(
     """Solve a problem set; one JSON line per problem, written as each finishes.
 
     `vibe batch report RESULTS.jsonl` prints the report of any results file. A problem line
-    may carry its own `mode`, `think_budget`, `max_tokens` and `starter_code`. With --samples K,
+    may carry its own `mode`, `think_budget` and `starter_code`. With --samples K,
     sample i uses seed SEED+i (--seed, default 0).
 
     Exit codes: 0 the run completed (whatever the accuracy) · 2 usage error (also: no problems

@@ -95,7 +95,8 @@ class FreeTextCommand(TyperCommand):
             elif name in takes_value:
                 options.append(word)
                 value = next(rest, None) if takes_value[name] and "=" not in word else None
-                if takes_value[name] and "=" not in word and (value is None or value == "--"):
+                missing = value is None or value == "--"
+                if takes_value[name] and "=" not in word and missing and not ctx.resilient_parsing:
                     raise BadOptionUsage(name, f"option '{name}' requires a value", ctx=ctx)
                 if value is not None:
                     options.append(value)  # taken as is, so `--seed -1` reaches the check as -1

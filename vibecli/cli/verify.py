@@ -51,7 +51,7 @@ class DashValues(TyperCommand):
             if token.split("=", 1)[0] in names or token.startswith("--"):
                 front.append(token)
                 following = next(tokens, None) if token in valued else None
-                if token in valued and following in (None, "--"):
+                if token in valued and following in (None, "--") and not ctx.resilient_parsing:
                     raise BadOptionUsage(token, f"option '{token}' requires a value", ctx=ctx)
                 if following is not None:
                     front.append(following)  # an option's value, dash or not: `--expected -5`
