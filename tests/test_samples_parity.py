@@ -8,7 +8,7 @@ with `--samples 2`, and the two must agree on the exit code, on whether a verdic
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,13 +21,19 @@ runner = CliRunner()
 MATH = "What is 2 + 3?"
 CODE = "Write a program that reads two integers and prints their sum."
 
-Setup = Callable[[Path], list[str]]
+Setup = Callable[[Path, str], list[str]]  # (tmp_path, a fake OpenAI-compatible server's URL) -> options
 
 
 def _io_tests(tmp: Path) -> list[str]:
     path = tmp / "tests.jsonl"
     path.write_text('{"input": "2 3", "output": "5"}\n')
     return ["--tests", str(path)]
+
+
+def _problem_file(tmp: Path) -> Path:
+    path = tmp / "problem.md"
+    path.write_text(MATH + "\n")
+    return path
 
 
 def _starter(tmp: Path) -> list[str]:
@@ -42,9 +48,10 @@ OPTIONS: list[tuple[str, str, list[str] | Setup]] = [
     ("expected-equal", MATH, ["--expected", "5"]),
     ("expected-not-equal", MATH, ["--expected", "6"]),
     ("expected-undecided", MATH, ["--expected", "\\frac{"]),
-    ("tests-math-mode", MATH, _io_tests),
-    ("tests-code-mode", CODE, lambda tmp: ["--mode", "code", *_io_tests(tmp)]),
-    ("starter-code", CODE, lambda tmp: ["--mode", "code", *_starter(tmp)]),
+    ("tests-math-mode", MATH, lambda tmp, _: _io_tests(tmp)),
+    ("tests-code-mode", CODE, lambda tmp, _: ["--mode", "code", *_io_tests(tmp)]),
+    ("starter-code", CODE, lambda tmp, _: ["--mode", "code", *_starter(tmp)]),
+    ("problem-file", "", lambda tmp, _: ["-f", str(_problem_file(tmp))]),
     ("stats", MATH, ["--stats"]),
     ("think-budget-0", MATH, ["--think-budget", "0"]),
     ("think-budget-3", MATH, ["--think-budget", "3", "--budget-message", "Time is up."]),
@@ -57,22 +64,38 @@ OPTIONS: list[tuple[str, str, list[str] | Setup]] = [
     ("mode-math", MATH, ["--mode", "math"]),
     ("think-hide", MATH, ["--think", "hide"]),
     ("think-show", MATH, ["--think", "show"]),
+    ("device-cpu", MATH, ["--device", "cpu"]),
+    ("backend-transformers", MATH, ["--backend", "transformers"]),
+    ("exl2-only-ctx-and-cache", MATH, ["--ctx", "512", "--cache", "q8"]),
+    ("openai-backend", MATH, lambda _, url: ["--base-url", url, "--api-key", "k", "--model", "vibe-test"]),
 ]
 
 
+@pytest.fixture(scope="module")
+def remote() -> Iterator[str]:
+    from fake_openai import FakeServer
+
+    with FakeServer() as server:
+        yield server.url
+
+
 def _solve(args: list[str]) -> tuple[int, dict[str, Any] | None, str]:
-    result = runner.invoke(app, ["solve", "--model", "demo", *args])
+    model = [] if "--model" in args else ["--model", "demo"]
+    result = runner.invoke(app, ["solve", *model, *args])
     assert "Traceback" not in result.stderr, result.stderr
     data = json.loads(result.stdout) if "--json" in args and result.stdout.strip() else None
     return result.exit_code, data, result.stderr
 
 
 @pytest.mark.parametrize(("problem", "options"), [row[1:] for row in OPTIONS], ids=[row[0] for row in OPTIONS])
-def test_samples_behave_as_a_single_solve(problem: str, options: list[str] | Setup, tmp_path: Path) -> None:
-    extra = options(tmp_path) if callable(options) else options
+def test_samples_behave_as_a_single_solve(
+    problem: str, options: list[str] | Setup, tmp_path: Path, remote: str
+) -> None:
+    extra = options(tmp_path, remote) if callable(options) else options
     greedy = [] if any(o in ("-t", "--temperature") for o in extra) else ["-t", "0"]  # the same answer every sample
-    code, single, single_err = _solve([problem, *greedy, *extra, "--json"])
-    voted_code, voted, voted_err = _solve([problem, *greedy, *extra, "--json", "--samples", "2"])
+    words = [problem] if problem else []
+    code, single, single_err = _solve([*words, *greedy, *extra, "--json"])
+    voted_code, voted, voted_err = _solve([*words, *greedy, *extra, "--json", "--samples", "2"])
     assert voted_code == code, (single_err, voted_err)
     assert single is not None and voted is not None
     assert set(single) <= set(voted) and {"samples", "vote"} <= set(voted)
@@ -93,7 +116,7 @@ def test_samples_behave_as_a_single_solve(problem: str, options: list[str] | Set
 
 
 def test_the_exit_code_without_json_is_the_same(tmp_path: Path) -> None:
-    for extra in (["--expected", "6"], ["--expected", "5"], _io_tests(tmp_path)):
+    for extra in (["--expected", "6"], ["--expected", "5"], _io_tests(tmp_path)):  # the exit code of each
         single = runner.invoke(app, ["solve", "--model", "demo", MATH, "-t", "0", *extra])
         voted = runner.invoke(app, ["solve", "--model", "demo", MATH, "-t", "0", "--samples", "3", *extra])
         assert voted.exit_code == single.exit_code, (extra, voted.stderr)
