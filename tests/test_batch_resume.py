@@ -112,3 +112,17 @@ def test_batch_takes_the_thinking_controls_and_a_line_its_own_budget(tmp_path: P
     assert records["flag"]["controls"]["budget"] == 4 and records["flag"]["finish_reason"] == "budget"
     assert records["flag"]["tokens"]["thinking"] == 4 and records["flag"]["controls"]["loop_guard"] is False
     assert records["flag"]["settings"]["top_k"] == 3 and records["flag"]["settings"]["budget_message"] == "Time is up."
+
+
+def test_batch_samples_have_the_same_token_object_as_a_solve(tmp_path: Path) -> None:
+    problems = tmp_path / "set.jsonl"
+    problems.write_text('{"id": "a", "problem": "What is 48 + 37?", "answer": "85"}\n')
+    out = tmp_path / "out.jsonl"
+    result = runner.invoke(app, ["batch", str(problems), "-o", str(out), "--model", "demo", "-k", "3"])
+    assert result.exit_code == 0, result.stderr
+    (record,) = results(out)
+    assert [s["seed"] for s in record["samples"]] == [0, 1, 2]
+    for sample in record["samples"]:
+        assert set(sample["tokens"]) == set(record["tokens"]) == {"prompt", "thinking", "answer"}
+        assert sample["tokens"]["thinking"] + sample["tokens"]["answer"] == sample["generated_tokens"]
+    assert record["generated_tokens"] == sum(s["generated_tokens"] for s in record["samples"])

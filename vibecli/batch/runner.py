@@ -208,7 +208,9 @@ class BatchRun:
         if self.samples > 1:
             record["samples"] = [
                 {"answer": a, "correct": None if graded is None else graded[k], "finish_reason": r.finish_reason,
-                 "tokens": r.thinking_tokens + r.answer_tokens}
+                 "tokens": {"prompt": r.prompt_tokens, "thinking": r.thinking_tokens, "answer": r.answer_tokens},
+                 "generated_tokens": r.thinking_tokens + r.answer_tokens, "seed": r.seed,
+                 "controls": r.controls.to_json() if r.controls else None}
                 for k, (a, r) in enumerate(zip(answers, done, strict=True))
             ]  # fmt: skip
             record["vote"] = {
