@@ -118,3 +118,59 @@ def test_a_directory_as_output_is_named_as_such(tmp_path: Path) -> None:
     code, _, err = batch(str(problems), "-o", str(tmp_path))
     assert code == ExitCode.USAGE
     assert one_line(err) == f"vibe: output file {tmp_path} is a directory; give a file path"
+
+
+NOT_OBJECTS = ["[1, 2]", '"str"', "42", "null", "true", "[]", '{"broken": ']
+
+
+@pytest.mark.parametrize("bad", NOT_OBJECTS)
+@pytest.mark.parametrize("name", ["set.jsonl", "set.txt"])
+def test_a_line_that_is_not_an_object_is_malformed_never_text(tmp_path: Path, bad: str, name: str) -> None:
+    from vibecli.batch.inputs import load_problems
+
+    record = json.dumps({"id": "a", "problem": "What is 2 + 2?"})
+    # As the first line (a .jsonl name decides) and after a record (the first line decides).
+    for lines in ([bad, record], [record, bad]):
+        if name == "set.txt" and lines[0] == bad:
+            continue  # a .txt whose first line is not `{` is plain text by the rule
+        text = "\n".join(lines) + "\n"
+        skipped: list[object] = []
+        problems = load_problems([(name, text)], on_malformed=skipped.append)
+        assert [p.id for p in problems] == ["a"] and problems[0].problem == "What is 2 + 2?"
+        assert len(skipped) == 1 and f"line {lines.index(bad) + 1}" in str(skipped[0])
+
+
+def test_batch_skips_a_non_object_line_with_a_warning_and_strict_stops(tmp_path: Path) -> None:
+    path = tmp_path / "p.jsonl"
+    path.write_text('[1,2]\n"str"\n{"id": "a", "problem": "What is 2 + 2?"}\n')
+    code, out, err = batch(str(path), "-t", "0", "--model", "demo")
+    assert code == 0, err
+    assert [json.loads(line)["id"] for line in out.splitlines()] == ["a"]
+    assert "line 1: not a JSON object" in err and "line 2: not a JSON object" in err
+    code, _, err = batch(str(path), "--strict", "--model", "demo")
+    assert code == ExitCode.USAGE and "line 1: not a JSON object" in one_line(err)
+
+
+def test_eval_reads_a_local_file_by_the_same_rule(tmp_path: Path) -> None:
+    from vibecli.errors import UsageError
+    from vibecli.eval.datasets import file_problems
+
+    path = tmp_path / "set.jsonl"
+    path.write_text('[1,2]\n{"id": "a", "problem": "What is 2 + 2?", "answer": "4"}\n')
+    with pytest.raises(UsageError, match="line 1: not a JSON object"):
+        file_problems(path, "math")  # eval stops: a skipped line would change the benchmark's score
+
+
+def test_a_problem_line_may_carry_think_budget_and_starter_code(tmp_path: Path) -> None:
+    from vibecli.batch.inputs import load_problems
+
+    text = "\n".join(json.dumps(r) for r in [
+        {"id": "a", "problem": "p", "think_budget": 0, "starter_code": "def f():\n    pass\n"},
+        {"id": "b", "problem": "p", "think_budget": -1},
+        {"id": "c", "problem": "p", "think_budget": "lots"},
+        {"id": "d", "problem": "p", "starter_code": 3},
+    ])  # fmt: skip
+    skipped: list[object] = []
+    problems = load_problems([("s.jsonl", text)], on_malformed=skipped.append)
+    assert [(p.id, p.think_budget, p.starter_code) for p in problems] == [("a", 0, "def f():\n    pass\n")]
+    assert [str(s).split(": ", 1)[1].split(" ")[0] for s in skipped] == ["think_budget", "think_budget", "starter_code"]

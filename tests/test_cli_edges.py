@@ -66,9 +66,13 @@ def test_no_package_is_required_twice_with_extras() -> None:
         (["batch", "--top-p", "0"], {}, "vibe: --top-p must be in (0, 1] (got 0)"),
         (["solve", "x", "--max-tokens", "0"], {}, "vibe: --max-tokens must be at least 1 (got 0)"),
         (["solve", "x", "--think-budget", "-1"], {}, "vibe: --think-budget must be at least 0 (got -1)"),
-        (["batch", "-c", "0", "p.txt"], {}, "vibe: invalid value for '--concurrency' / '-c': 0 is not in the range"),
-        (["batch", "-k", "0", "p.txt"], {}, "vibe: invalid value for '--samples' / '-k': 0 is not in the range"),
-        (["serve", "-c", "0"], {}, "vibe: invalid value for '--concurrency' / '-c': 0 is not in the range"),
+        (
+            ["batch", "-c", "0", "p.txt"],
+            {},
+            "vibe: invalid value for '--concurrency' / '-c': must be at least 1 (got 0)",
+        ),
+        (["batch", "-k", "0", "p.txt"], {}, "vibe: invalid value for '--samples' / '-k': must be at least 1 (got 0)"),
+        (["serve", "-c", "0"], {}, "vibe: invalid value for '--concurrency' / '-c': must be at least 1 (got 0)"),
     ],
 )
 def test_flags_and_environment_are_validated_in_one_line(args: list[str], env: dict[str, str], message: str) -> None:

@@ -430,3 +430,14 @@ def test_verify_code_a_real_sandbox_failure_is_a_503_in_one_sentence(monkeypatch
     with pytest.raises(ApiError) as raised:
         Verifier().code("print(1)", [{"input": "", "output": "1"}], None)
     assert raised.value.status == 503 and "\n" not in raised.value.message
+
+
+def test_serve_defaults_fill_what_a_request_leaves_out() -> None:
+    from vibecli.serve.protocol import parse_chat
+
+    limits = Limits(max_tokens=100, temperature=0.3, top_p=0.8, top_k=7)
+    messages = [{"role": "user", "content": "1+1?"}]
+    sampling = parse_chat({"messages": messages}, limits).request.sampling
+    assert (sampling.temperature, sampling.top_p, sampling.top_k) == (0.3, 0.8, 7)
+    given = parse_chat({"messages": messages, "temperature": 0, "top_p": 1, "top_k": 0}, limits).request.sampling
+    assert (given.temperature, given.top_p, given.top_k) == (0, 1, 0)

@@ -18,11 +18,13 @@ class ExitCode(IntEnum):
     ENVIRONMENT = 3  # model missing or unloadable, backend not installed
     CHECK_FAILED = 4  # solve: the final answer failed --expected or --tests
     INTERRUPTED = 130  # Ctrl-C
+    BROKEN_PIPE = 141  # 128 + SIGPIPE: the reader of stdout or stderr went away (`vibe … | head -1`)
 
 
 EXIT_CODES_HELP = (
     "Exit codes: 0 success · 1 no final answer (solve) or not equal (verify) · 2 usage error · "
-    "3 model or environment error · 4 the answer failed --expected or --tests (solve) · 130 interrupted. "
+    "3 model or environment error · 4 the answer failed --expected or --tests (solve) · 130 interrupted · "
+    "141 the output pipe closed (| head). "
     "Each command's --help lists its own."
 )
 

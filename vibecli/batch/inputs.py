@@ -1,18 +1,25 @@
 """Problem sets: JSONL, a YAML list, or plain text, from files or stdin.
 
+The format is decided once, here, for `vibe batch` and `vibe eval` alike: a `.jsonl` file, or
+one whose first non-blank line starts with `{`, is JSONL, and each of its lines must be a JSON
+object; a line that is not (`[1, 2]`, `"text"`, broken JSON) is a malformed line, never
+problem text. A `.yaml`/`.yml` file or one starting with `- ` is a YAML list; anything else is
+plain text.
+
 Records take `id`, `problem` (or `question`, `prompt`), `answer` (or `expected`, `gold`),
-and optionally `mode` and `tests`. A record without an `id` gets `p-` plus the first 12 hex
-digits of the SHA-256 of its problem text, so ids survive reordering and resumed runs; a
+and optionally `mode`, `tests`, `think_budget` and `starter_code`. A record without an `id`
+gets `p-` plus the first 12 hex digits of the SHA-256 of its problem text, so ids survive reordering and resumed runs; a
 repeated problem gets `-2`, `-3`, … in order of appearance.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from vibecli.errors import UsageError
 
@@ -27,6 +34,8 @@ class BatchProblem:
     expected: str | None = None
     mode: str | None = None
     tests: str | None = None  # path to a tests file, for code problems
+    think_budget: int | None = None  # this problem's thinking budget, over --think-budget
+    starter_code: str | None = None  # code the answer starts from (code mode)
 
 
 @dataclass(frozen=True)
@@ -46,7 +55,7 @@ def _first(record: dict[str, Any], keys: tuple[str, ...]) -> Any:
 def _from_record(record: Any, modes: Collection[str] | None) -> tuple[str | None, BatchProblem | str]:
     """(explicit id, problem) or (None, reason it is malformed)."""
     if not isinstance(record, dict):
-        return None, "not an object"
+        return None, "not a JSON object (each line of a JSONL file must be one)"
     problem = _first(record, PROBLEM_KEYS)
     if not isinstance(problem, str) or not problem.strip():
         return None, f"no problem text (one of: {', '.join(PROBLEM_KEYS)})"
@@ -54,6 +63,15 @@ def _from_record(record: Any, modes: Collection[str] | None) -> tuple[str | None
     if mode is not None and (not isinstance(mode, str) or (modes is not None and mode not in modes)):
         known = f" (known: {', '.join(sorted(modes))})" if modes is not None else ""
         return None, f"unknown mode {json.dumps(mode)}{known}"
+    budget = record.get("think_budget")
+    if budget is not None and (isinstance(budget, bool) or not isinstance(budget, int) or budget < 0):
+        return None, f"think_budget must be a whole number of tokens, 0 or more (got {json.dumps(budget)})"
+    starter = record.get("starter_code")
+    if starter is not None and not isinstance(starter, str):
+        return None, "starter_code must be text"
+    tests = record.get("tests")
+    if tests is not None and not isinstance(tests, str):
+        return None, "tests must be the path of a tests file"
     answer = _first(record, ANSWER_KEYS)
     explicit = record.get("id")
     return (
@@ -63,14 +81,21 @@ def _from_record(record: Any, modes: Collection[str] | None) -> tuple[str | None
             problem=problem.strip(),
             expected=None if answer is None else str(answer),
             mode=record.get("mode"),
-            tests=record.get("tests"),
+            tests=tests,
+            think_budget=budget,
+            starter_code=starter,
         ),
     )
 
 
-def _looks_like_jsonl(text: str) -> bool:
+def input_format(text: str, source: str) -> Literal["jsonl", "yaml", "text"]:
+    """How `text` from `source` (a file name, or `stdin`) is read: the one rule of batch and eval."""
     first = next((line.strip() for line in text.splitlines() if line.strip()), "")
-    return first.startswith("{")
+    if source.endswith(".jsonl") or first.startswith("{"):
+        return "jsonl"
+    if source.endswith((".yaml", ".yml")) or text.lstrip().startswith("- "):
+        return "yaml"
+    return "text"
 
 
 def _plain_items(text: str) -> list[tuple[int, str]]:
@@ -90,10 +115,11 @@ def _plain_items(text: str) -> list[tuple[int, str]]:
     return [(start + offset, line.strip()) for start, body in blocks for offset, line in enumerate(body)]
 
 
-def parse_problems(text: str, source: str, *, yaml_hint: bool = False) -> tuple[list[tuple[int, Any]], list[Malformed]]:
-    """Raw (line, record-or-text) items of one input, plus the lines that could not be read."""
+def parse_problems(text: str, source: str) -> tuple[list[tuple[int, Any]], list[Malformed]]:
+    """Raw (line, record) items of one input, plus the lines that could not be read."""
     bad: list[Malformed] = []
-    if _looks_like_jsonl(text):
+    kind = input_format(text, source)
+    if kind == "jsonl":
         items: list[tuple[int, Any]] = []
         for number, line in enumerate(text.splitlines(), start=1):
             if line.strip():
@@ -101,8 +127,8 @@ def parse_problems(text: str, source: str, *, yaml_hint: bool = False) -> tuple[
                     items.append((number, json.loads(line)))
                 except json.JSONDecodeError as exc:
                     bad.append(Malformed(source, number, f"not JSON ({exc.msg})"))
-        return items, bad
-    if yaml_hint or text.lstrip().startswith("- "):
+        return items, bad  # a line that is JSON but not an object is malformed in `_from_record`
+    if kind == "yaml":
         import yaml
 
         try:
@@ -133,7 +159,7 @@ def load_problems(
     seen: dict[str, int] = {}
     first_place: dict[str, str] = {}
     for source, text in sources:
-        items, bad = parse_problems(text, source, yaml_hint=source.endswith((".yaml", ".yml")))
+        items, bad = parse_problems(text, source)
         for malformed in bad:
             on_malformed(malformed)
         for line, record in items:
@@ -148,5 +174,5 @@ def load_problems(
             first_place.setdefault(base, f"{source} line {line}")
             seen[base] = seen.get(base, 0) + 1
             identifier = base if seen[base] == 1 else f"{base}-{seen[base]}"
-            problems.append(BatchProblem(identifier, parsed.problem, parsed.expected, parsed.mode, parsed.tests))
+            problems.append(dataclasses.replace(parsed, id=identifier))
     return problems

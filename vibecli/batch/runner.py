@@ -1,13 +1,16 @@
-"""Running a problem set: requests through the backend's run-many path, results as they finish.
+"""Running a problem set: every sample a row of the one thinking-controlled runner, results as they finish.
 
 Every prompt is checked against the model's context before anything is generated (one that
 does not fit stops the run with a usage error), and `max_tokens` is capped to what fits.
 
-Each problem gets `samples` requests with seeds SEED, SEED+1, … (SEED is `--seed`, default
-0), placed next to each other so problems complete early. When a problem's last sample
-finishes, its answers are voted on, graded against the expected answer, and its line is
-written at once. A problem with a cancelled or failed sample is not written, so `--resume`
-runs it again.
+Each problem gets `samples` rows with seeds SEED, SEED+1, … (SEED is `--seed`, default 0),
+placed next to each other so problems complete early. The rows run in the backend's continuous
+batch through `reasoning.rows`, the runner of `vibe solve`, so each has the same thinking
+controls: the budget (`--think-budget`, or the problem's own `think_budget`), the token-cap
+reserve and the loop guard, with its answer forced at once when one fires. When a problem's
+last sample finishes, its answers are voted on, graded against the expected answer, and its
+line is written at once. A problem with a cancelled or failed sample is not written, so
+`--resume` runs it again.
 """
 
 from __future__ import annotations
@@ -25,11 +28,10 @@ from vibecli.batch.vote import vote
 from vibecli.config import Config
 from vibecli.engine.backend import Backend
 from vibecli.engine.context import fit_request
-from vibecli.engine.types import Finished, GenerationRequest
 from vibecli.prompting.templates import PromptTemplate
-from vibecli.reasoning.extract import extract_answer
-from vibecli.reasoning.solve import build_request, sampling_for, select_template
-from vibecli.reasoning.splitter import CLOSE_TAG, split_text
+from vibecli.reasoning.results import SolveResult
+from vibecli.reasoning.rows import Row, RowTick, run_rows
+from vibecli.reasoning.solve import build_request, controls_for, sampling_for, select_template
 from vibecli.verify.math import check_many
 from vibecli.verify.worker import WorkerPool
 
@@ -49,29 +51,36 @@ class _Pending:
     problem: BatchProblem
     template: PromptTemplate
     capped_to: int | None = None  # max_tokens, when the context could not hold the one asked for
-    samples: dict[int, Finished] = field(default_factory=dict)
+    samples: dict[int, SolveResult] = field(default_factory=dict)
+    raw: dict[int, str] = field(default_factory=dict)  # each sample's full response
 
 
-def _requests(
+def _rows(
     backend: Backend,
     problems: Sequence[BatchProblem],
     templates: dict[str, PromptTemplate],
     config: Config,
     samples: int,
-) -> tuple[list[GenerationRequest], list[_Pending]]:
-    """Every sample's request, each fitted to the context (`ContextExceeded` for a prompt that does
-    not fit, before any generation)."""
-    requests, pending = [], []
+) -> tuple[list[Row], list[tuple[int, int]], list[_Pending]]:
+    """Every sample's row, each problem fitted to the context once (`ContextExceeded` for a prompt
+    that does not fit, before any generation); which (problem, sample) each row is."""
+    rows, owners, pending = [], [], []
     for index, problem in enumerate(problems):
         template = select_template(problem.mode or config.mode, problem.problem, templates)
         base = sampling_for(template, config)
-        request = build_request(template, problem.problem, sampling=base, max_tokens=config.max_tokens)
+        controls = controls_for(template, config)
+        if problem.think_budget is not None:
+            controls = dataclasses.replace(controls, budget=problem.think_budget)
+        request = build_request(template, problem.problem, sampling=base, max_tokens=config.max_tokens,
+                                starter_code=problem.starter_code)  # fmt: skip
         fit = fit_request(backend, request, what=f"problem {problem.id}: the prompt")
         pending.append(_Pending(problem, template, fit.request.max_new_tokens if fit.capped else None))
         for k in range(samples):
             sampling = dataclasses.replace(base, seed=(config.seed or 0) + k)
-            requests.append(dataclasses.replace(fit.request, sampling=sampling, request_id=f"{index}#{k}"))
-    return requests, pending
+            row_request = dataclasses.replace(fit.request, sampling=sampling, request_id=f"{index}#{k}")
+            rows.append(Row(row_request, controls, fitted=fit))
+            owners.append((index, k))
+    return rows, owners, pending
 
 
 def _cap_notice(pending: list[_Pending], config: Config, backend: Backend) -> str | None:
@@ -116,6 +125,7 @@ class BatchRun:
         self._run_id = time.strftime("%Y%m%dT%H%M%S")  # ties a result line to the run that wrote it
         self._started = time.monotonic()
         self._graded = self._correct = 0
+        self._settings: dict[str, Any] = {}
 
     def run(
         self,
@@ -124,20 +134,33 @@ class BatchRun:
         config: Config,
         cancel: threading.Event | None = None,
     ) -> None:
-        requests, pending = _requests(self.backend, problems, templates, config, self.samples)
+        from vibecli.batch.settings import run_settings
+
+        self._settings = run_settings(config, self.samples)
+        rows, owners, pending = _rows(self.backend, problems, templates, config, self.samples)
         notice = _cap_notice(pending, config, self.backend)
         if notice:
-            self.on_notice(notice)
+            self.on_notice(notice)  # one line for the set, not one per problem
         self._started = time.monotonic()
         tokens = 0
-        for completion in self.backend.run_many(requests, cancel=cancel, max_batch=self.concurrency):
-            index, k = (int(part) for part in completion.request_id.split("#"))
+        cancel = cancel or threading.Event()
+        events = run_rows(self.backend, rows, cancel=cancel, wrap_up=threading.Event(), max_rows=self.concurrency)
+        for event in events:
+            if not isinstance(event, RowTick) or event.phase != "done":
+                continue
+            row = rows[event.index]
+            index, k = owners[event.index]
             item = pending[index]
-            item.samples[k] = completion.finished
-            tokens += completion.finished.stats.generated_tokens
+            last = row.phases[-1] if row.phases else None
+            # Cut by a control, then cancelled before its answer was forced: unfinished, not written.
+            unforced = row.trigger is not None and len(row.phases) < (1 if row.controls.budget == 0 else 2)
+            cancelled = (last is not None and last.reason == "cancelled") or (unforced and cancel.is_set())
+            item.samples[k] = row.result(item.problem.problem, item.template, self.backend, cancelled=cancelled)
+            item.raw[k] = "".join(row.raw)
+            tokens += row.tokens
             if len(item.samples) < self.samples:
                 continue
-            reasons = {f.reason for f in item.samples.values()}
+            reasons = {f.finish_reason for f in item.samples.values()}
             if "cancelled" in reasons:
                 continue
             if "error" in reasons:
@@ -155,14 +178,12 @@ class BatchRun:
 
     def _record(self, item: _Pending) -> dict[str, Any]:
         problem, template = item.problem, item.template
-        finished = [item.samples[k] for k in range(self.samples)]
-        parts = [split_text(f.text) for f in finished]
-        answers = [extract_answer(answer, template.answer_format) if closed or not thinking else None
-                   for thinking, answer, closed in parts]  # fmt: skip
+        done = [item.samples[k] for k in range(self.samples)]
+        answers = [r.final_answer for r in done]
         chosen = vote(answers, self._same)
         graded = self._grade(problem.expected, answers, template) if problem.expected is not None else None
         winner = chosen.clusters[0][0] if chosen.clusters else 0
-        thinking_tokens = [self._thinking_tokens(f.text) for f in finished]
+        shown = done[winner]
         record: dict[str, Any] = {
             "id": problem.id,
             "problem": problem.problem,
@@ -170,26 +191,27 @@ class BatchRun:
             "final_answer": chosen.answer,
             "expected": problem.expected,
             "correct": _correct(graded, chosen.answer, winner),
-            "finish_reason": finished[winner].reason,
-            "tokens": {
-                "prompt": finished[winner].stats.prompt_tokens,
-                "thinking": thinking_tokens[winner],
-                "answer": finished[winner].stats.generated_tokens - thinking_tokens[winner],
-            },
-            "generated_tokens": sum(f.stats.generated_tokens for f in finished),
+            "finish_reason": shown.finish_reason,
+            "tokens": {"prompt": shown.prompt_tokens, "thinking": shown.thinking_tokens,
+                       "answer": shown.answer_tokens},
+            "generated_tokens": sum(r.thinking_tokens + r.answer_tokens for r in done),
             # `run` and `elapsed_s` let a report over a resumed file add up each run's wall time.
-            "timings": {"total_s": round(sum(f.stats.total_s for f in finished), 4),
+            "timings": {"total_s": round(sum(r.total_s for r in done), 4),
                         "run": self._run_id, "elapsed_s": round(time.monotonic() - self._started, 3)},
+            "controls": shown.controls.to_json() if shown.controls else None,
             "n_samples": self.samples,
             "n_correct": sum(bool(g) for g in graded) if graded is not None else None,
+            "settings": self._settings,  # what `--resume` continues with
         }  # fmt: skip
         if item.capped_to is not None:
             record["max_tokens"] = item.capped_to  # what fitted the context, below --max-tokens
         if self.samples > 1:
             record["samples"] = [
-                {"answer": a, "correct": None if graded is None else graded[k], "finish_reason": f.reason,
-                 "tokens": f.stats.generated_tokens}
-                for k, (a, f) in enumerate(zip(answers, finished, strict=True))
+                {"answer": a, "correct": None if graded is None else graded[k], "finish_reason": r.finish_reason,
+                 "tokens": {"prompt": r.prompt_tokens, "thinking": r.thinking_tokens, "answer": r.answer_tokens},
+                 "generated_tokens": r.thinking_tokens + r.answer_tokens, "seed": r.seed,
+                 "controls": r.controls.to_json() if r.controls else None}
+                for k, (a, r) in enumerate(zip(answers, done, strict=True))
             ]  # fmt: skip
             record["vote"] = {
                 "answer": chosen.answer,
@@ -197,8 +219,9 @@ class BatchRun:
                 "clusters": [list(c) for c in chosen.clusters],
             }
         if self.include_thinking:
-            record["thinking"] = [thinking for thinking, _, _ in parts] if self.samples > 1 else parts[0][0]
-            record["response"] = [f.text for f in finished] if self.samples > 1 else finished[0].text
+            record["thinking"] = [r.thinking for r in done] if self.samples > 1 else shown.thinking
+            responses = [item.raw[k] for k in range(self.samples)]
+            record["response"] = responses if self.samples > 1 else responses[0]
         return record
 
     def _same(self, a: str, b: str) -> bool:
@@ -210,8 +233,3 @@ class BatchRun:
         pairs = [(expected, a) for a in answers if a is not None]
         verdicts = iter(check_many(self.pool, pairs))
         return [next(verdicts).equal is True if a is not None else False for a in answers]
-
-    def _thinking_tokens(self, text: str) -> int:
-        if CLOSE_TAG not in text:
-            return self.backend.count_tokens(text) if "<think>" in text else 0
-        return self.backend.count_tokens(text.split(CLOSE_TAG, 1)[0] + CLOSE_TAG)

@@ -7,10 +7,11 @@ help is asked for), so `vibe --help` pays for none of them. A new subcommand is 
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Iterator, MutableMapping, Sequence
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 from typer._click.core import Command, Context  # Typer's own copy of Click (vendored since typer 0.26)
@@ -128,6 +129,19 @@ class VibeGroup(TyperGroup):
     def list_commands(self, ctx: Context) -> list[str]:
         return list(self.commands)
 
+    def invoke(self, ctx: Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:
+            _quiet_broken_pipe()
+
+    def make_context(self, info_name: str | None, args: list[str], parent: Context | None = None,
+                     **extra: Any) -> Context:  # fmt: skip
+        try:  # `vibe --help | head -1`: the help is written while the arguments are parsed
+            return super().make_context(info_name, args, parent, **extra)
+        except BrokenPipeError:
+            _quiet_broken_pipe()
+
     def format_commands(self, ctx: Context, formatter: HelpFormatter) -> None:
         rows = [(name, entry.help) for name, entry in SUBCOMMANDS.items()]
         with formatter.section("Commands"):
@@ -141,6 +155,10 @@ class VibeGroup(TyperGroup):
             return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         try:
             status = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+            for stream in (sys.stdout, sys.stderr):
+                stream.flush()  # what sits in a buffer fails here, if its reader is gone, not at exit
+        except BrokenPipeError:
+            _quiet_broken_pipe()
         except NoArgsIsHelpError as exc:  # `vibe models` alone: its help, as Click does
             echo(exc.format_message(), err=True)
             sys.exit(int(ExitCode.USAGE))
@@ -153,10 +171,37 @@ class VibeGroup(TyperGroup):
         sys.exit(status if isinstance(status, int) else 0)
 
 
+# Click's type names, in words a user reads: "'abc' is not a valid int range." and the like.
+_CLICK_WORDING = [
+    (re.compile(r"is not a valid int(?: range)?\.?"), "is not a whole number"),
+    (re.compile(r"is not a valid float(?: range)?\.?"), "is not a number"),
+    (re.compile(r"is not a valid boolean\.?"), "is not true or false"),
+    (re.compile(r"(\S+) is not in the range x>=([^\s.]+(?:\.\d+)?)\.?"), r"must be at least \2 (got \1)"),
+    (re.compile(r"(\S+) is not in the range x<=([^\s.]+(?:\.\d+)?)\.?"), r"must be at most \2 (got \1)"),
+    (re.compile(r"(\S+) is not in the range ([^\s<]+)<=x<=([^\s.]+(?:\.\d+)?)\.?"), r"must be from \2 to \3 (got \1)"),
+]
+
+
+def _quiet_broken_pipe() -> NoReturn:
+    """The reader of our output went away (`vibe … | head -1`): exit 141, as a process that
+    SIGPIPE stopped reports, without a word: there is nowhere left to say it, and Python must
+    not complain at exit while flushing into the closed pipe."""
+    import contextlib
+    import os
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # not a real file (a test's capture): nothing to silence
+            os.dup2(devnull, stream.fileno())
+    sys.exit(int(ExitCode.BROKEN_PIPE))
+
+
 def _usage_line(exc: ClickException) -> None:
     """One line instead of Click's usage block: the message, then where the help is."""
     message = " ".join(exc.format_message().split())
     message = message[:1].lower() + message[1:]
+    for click_words, ours in _CLICK_WORDING:
+        message = click_words.sub(ours, message)
     ctx = getattr(exc, "ctx", None)
     hint = f" (see '{ctx.command_path} --help')" if isinstance(exc, UsageError) and ctx is not None else ""
     echo(f"vibe: {message}{hint}", err=True)

@@ -7,13 +7,14 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from vibecli.cli import options as cli_options
 from vibecli.cli.common import (
     check_engine_settings,
+    check_mode,
     handle_errors,
     load_engine,
     read_text_file,
@@ -40,6 +41,7 @@ class _Options:
     include_thinking: bool
     progress: bool
     summary_json: Path | None
+    given: tuple[tuple[str, object], ...] = ()  # the options as given, for the printed resume command
 
 
 def _sources(files: list[str]) -> list[tuple[str, str]]:
@@ -72,17 +74,19 @@ def _report(results: Path, summary_json: Path | None) -> None:
     _write_summary(summary, summary_json)
 
 
-def _check_output(output: Path | None, files: list[str], resume: bool) -> set[str]:
-    """Check `-o` before anything loads; return the ids it already holds (with --resume)."""
+def _check_output(output: Path | None, files: list[str], resume: bool) -> tuple[set[str], dict[str, Any] | None]:
+    """Check `-o` before anything loads; return the ids it already holds and the settings it
+    was made with (with --resume)."""
     if output is None:
         if resume:
             raise UsageError("--resume needs --output FILE")
-        return set()
+        return set(), None
     writable_file(output, "output file")
     if any(name != "-" and Path(name).resolve() == output.resolve() for name in files):
         raise UsageError(f"-o {output} is also a problem file: results need a file of their own")
     if not output.exists() or output.stat().st_size == 0:
-        return set()
+        return set(), None
+    from vibecli.batch.settings import stored_settings
     from vibecli.batch.store import read_results, repair
 
     done = read_results(output)  # refuses a file that is not vibe's results, before anything is written
@@ -90,7 +94,7 @@ def _check_output(output: Path | None, files: list[str], resume: bool) -> set[st
         raise UsageError(f"{output} already has results: add --resume to continue it, or choose another file")
     if repair(output):
         make_terminal().err.print(f"repaired a partial last line in {output}", style="warning", markup=False)
-    return {str(record["id"]) for record in done}
+    return {str(record["id"]) for record in done}, stored_settings(done)
 
 
 def _problem_modes(problems: list[BatchProblem], config: Config, templates: Templates) -> None:
@@ -106,8 +110,12 @@ def _problem_modes(problems: list[BatchProblem], config: Config, templates: Temp
 def batch_command(
     files: Annotated[list[str] | None, typer.Argument(help="Problem files (JSONL, YAML, text); '-' is stdin.")] = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Results JSONL (default: stdout).")] = None,
-    resume: Annotated[bool, typer.Option("--resume", help="Continue --output: skip finished ids.")] = False,
-    samples: Annotated[int, typer.Option("--samples", "-k", min=1, help="Samples per problem; majority vote.")] = 1,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Continue --output with its settings: skip finished ids.")
+    ] = False,
+    samples: Annotated[
+        int | None, typer.Option("--samples", "-k", min=1, help="Samples per problem; majority vote. [1]")
+    ] = None,
     concurrency: Annotated[int, typer.Option("--concurrency", "-c", min=1, help="Requests run at once.")] = 8,
     include_thinking: Annotated[
         bool, typer.Option("--include-thinking", help="Keep the full traces in the results.")
@@ -126,17 +134,25 @@ def batch_command(
     ctx: cli_options.Ctx = None,
     cache: cli_options.Cache = None,
     mode: cli_options.Mode = None,
-    temperature: Annotated[float | None, typer.Option("--temperature", "-t", help="0 is greedy.")] = None,
+    temperature: cli_options.Temperature = None,
     top_p: cli_options.TopP = None,
-    max_tokens: Annotated[int | None, typer.Option("--max-tokens", help="New-token cap per sample.")] = None,
-    seed: Annotated[int | None, typer.Option("--seed", help="Samples use seeds SEED, SEED+1, … [0]")] = None,
+    top_k: cli_options.TopK = None,
+    max_tokens: cli_options.MaxTokens = None,
+    seed: cli_options.Seed = None,
+    think_budget: cli_options.ThinkBudget = None,
+    budget_message: cli_options.BudgetMessage = None,
+    loop_guard: cli_options.LoopGuard = None,
 ) -> None:
     """Solve a problem set; one JSON line per problem, written as each finishes.
 
-    `vibe batch report RESULTS.jsonl` prints the report of any results file.
+    `vibe batch report RESULTS.jsonl` prints the report of any results file. A problem line
+    may carry its own `mode`, `think_budget` and `starter_code`. With --samples K,
+    sample i uses seed SEED+i (--seed, default 0).
+
     Exit codes: 0 the run completed (whatever the accuracy) · 2 usage error (also: no problems
-    in the input, a repeated id, an output or results file that is not vibe's) ·
-    3 model or environment error · 130 interrupted, 143 terminated (finished results are kept).
+    in the input, a repeated id, an output or results file that is not vibe's, --resume with
+    other settings than the file's) · 3 model or environment error · 130 interrupted,
+    143 terminated (finished results are kept).
     """
     files = files or []
     if files[:1] == ["report"]:
@@ -145,17 +161,25 @@ def batch_command(
         _report(Path(files[1]), summary_json)
         return
     from vibecli.batch.inputs import load_problems
+    from vibecli.batch.settings import resumed_config
     from vibecli.prompting.templates import load_templates
 
     terminal = make_terminal()
-    config = with_overrides(load_config(), model=model, backend=backend, base_url=base_url, api_key=api_key,
-                            device=device, ctx=ctx, cache=cache, mode=mode,
-                            temperature=temperature, top_p=top_p, max_tokens=max_tokens, seed=seed)  # fmt: skip
+    shaping = {"model": model, "backend": backend, "mode": mode, "temperature": temperature, "top_p": top_p,
+               "top_k": top_k, "seed": seed, "max_tokens": max_tokens, "think_budget": think_budget,
+               "budget_message": budget_message, "loop_guard": loop_guard}  # fmt: skip
+    config = with_overrides(load_config(), base_url=base_url, api_key=api_key, device=device, ctx=ctx, cache=cache,
+                            **shaping)  # fmt: skip
+    done_ids, stored = _check_output(output, files, resume)
+    given = {key for key, value in shaping.items() if value is not None} | ({"samples"} if samples else set())
+    if stored is not None:
+        config, samples = resumed_config(config, samples, stored, given, str(output))
+    k = samples or 1
     check_engine_settings(config)
-    done_ids = _check_output(output, files, resume)
     if summary_json is not None:
         writable_file(summary_json, "summary file")
     templates = load_templates()
+    check_mode(config.mode, templates)  # before the problems are read, and before the model loads
 
     def malformed(item: object) -> None:
         if strict:
@@ -170,7 +194,45 @@ def batch_command(
     todo = [p for p in problems if p.id not in done_ids]
     _problem_modes(todo, config, templates)
     warn_invalid_templates(terminal, templates)
-    options = _Options(output, files, samples, concurrency, include_thinking, progress, summary_json)
+    flags = {
+        "model": "--model",
+        "backend": "--backend",
+        "mode": "--mode",
+        "temperature": "--temperature",
+        "top_p": "--top-p",
+        "top_k": "--top-k",
+        "seed": "--seed",
+        "max_tokens": "--max-tokens",
+        "think_budget": "--think-budget",
+        "budget_message": "--budget-message",
+        "loop_guard": "--loop-guard",
+    }
+    as_given: list[tuple[str, object]] = [(flags[key], value) for key, value in shaping.items() if value is not None]
+    as_given += [("--base-url", url) for url in base_url or []]
+    as_given += [
+        (flag, value)
+        for flag, value in (
+            ("--samples", samples),
+            ("--device", device),
+            ("--ctx", ctx),
+            ("--cache", cache),
+            ("--summary-json", summary_json),
+        )
+        if value is not None
+    ]
+    as_given += [
+        (flag, True)
+        for flag, on in (
+            ("--include-thinking", include_thinking),
+            ("--strict", strict),
+            ("--rename-duplicates", rename_duplicates),
+            ("--progress", progress),
+        )
+        if on
+    ]
+    if concurrency != 8:
+        as_given.append(("--concurrency", concurrency))  # fmt: skip
+    options = _Options(output, files, k, concurrency, include_thinking, progress, summary_json, tuple(as_given))
     _run(terminal, todo, templates, resumed=bool(done_ids), config=config, options=options)
 
 
@@ -203,7 +265,9 @@ def _run(
             if output:
                 stream.close()
     if interrupt.wrap_up.is_set():
-        command = " ".join(["vibe batch", *options.files, "-o", str(output or "RESULTS"), "--resume"])
+        from vibecli.batch.settings import resume_command
+
+        command = resume_command(options.files, str(output or "RESULTS"), options.given)
         error_line(terminal, f"interrupted after {len(runner.written)} new results; continue with: {command}")
         raise typer.Exit(interrupt.exit_code)
     records = read_results(output) if output else runner.written

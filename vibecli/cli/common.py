@@ -48,6 +48,17 @@ def read_text_file(path: Path, what: str) -> str:
         raise UsageError(f"cannot read {what} {path}: {exc}") from None
 
 
+def check_tests_file(path: Path) -> None:
+    """A `--tests` file, read and parsed before any model loads: exists, UTF-8, valid cases."""
+    if path.is_dir():
+        raise UsageError(f"tests file {path} is a directory; give a file")
+    read_text_file(path, "tests file")
+    if path.suffix != ".py":
+        from vibecli.verify.code import load_io_cases
+
+        load_io_cases(path)
+
+
 def writable_file(path: Path, what: str) -> Path:
     """An output file the command may create or append to, checked before any model loads."""
     if path.is_dir():
@@ -67,6 +78,14 @@ def pick_template(mode: str, problem: str, templates: Templates, terminal: Termi
     template = select_template(mode, problem, templates)
     warn_invalid_templates(terminal, templates)  # after any error about the mode: that one line is the news
     return template
+
+
+def check_mode(mode: str, templates: Templates) -> None:
+    """A mode that names no template is a usage error, found before any model loads."""
+    if mode == "auto" or mode in templates or mode in templates.invalid:
+        templates.require(mode)
+        return
+    raise UsageError(f"unknown mode '{mode}' (available: auto, {', '.join(sorted(templates))})")
 
 
 def warn_invalid_templates(terminal: Terminal, templates: Templates) -> None:

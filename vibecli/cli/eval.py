@@ -60,7 +60,9 @@ def _list(terminal: Terminal) -> None:
         cards = [CARD[c].get(b.name) for c in ("VibeThinker-1.5B", "VibeThinker-3B")]
         table.add_row(b.name, b.title, b.repo + (" (gated)" if b.gated else ""), (b.revision or "main")[:12],
                       str(b.k), *(f"{100 * c.pass_at_1:.1f}" if c else "—" for c in cards))  # fmt: skip
-    terminal.out.print(table)
+    from vibecli.ui.tables import show_table
+
+    show_table(terminal.out, table)  # piped: whole lines, never cut
 
 
 class EvalCommand(TyperCommand):
@@ -89,7 +91,10 @@ def _eval(
         str | None, typer.Option("--think-budget", help="Budgets to sweep, e.g. 4096,8192,16384,off.")
     ] = None,
     loop_guard: Annotated[
-        str, typer.Option("--loop-guard", help="on or off: force the answer of looping traces. [off, as the card]")
+        str,
+        typer.Option(
+            "--loop-guard", show_default=False, help="on or off: force the answer of looping traces. [off, as the card]"
+        ),
     ] = "off",
     protocol: Annotated[
         str | None,

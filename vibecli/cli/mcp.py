@@ -86,6 +86,9 @@ def mcp_command(
     )  # fmt: skip
     if transport not in TRANSPORTS:
         raise UsageError(f"--transport must be stdio or http, not '{transport}'")
+    from vibecli.cli.common import check_engine_settings
+
+    check_engine_settings(config)  # the model loads later (on the first solve): its settings are checked now
     if transport == "stdio" and (host is not None or port is not None):
         raise UsageError("--host and --port apply to --transport http")
     from vibecli.cli.serve import is_loopback

@@ -1,4 +1,5 @@
-"""Options shared by `solve`, `batch` and `repl`, declared once so they read the same everywhere."""
+"""Options shared by `solve`, `batch`, `repl` and `mcp`, declared once so they read the same everywhere:
+every option that shapes a solve (sampling, `--max-tokens`, `--mode`, `--seed` and the thinking controls)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Annotated
 
 import typer
 from typer._click.core import Context  # Typer's own copy of Click (vendored since typer 0.26)
-from typer._click.exceptions import NoSuchOption
+from typer._click.exceptions import BadOptionUsage, NoSuchOption
 from typer.core import TyperCommand, TyperOption
 
 from vibecli.cli.completion import (
@@ -94,6 +95,9 @@ class FreeTextCommand(TyperCommand):
             elif name in takes_value:
                 options.append(word)
                 value = next(rest, None) if takes_value[name] and "=" not in word else None
+                missing = value is None or value == "--"
+                if takes_value[name] and "=" not in word and missing and not ctx.resilient_parsing:
+                    raise BadOptionUsage(name, f"option '{name}' requires a value", ctx=ctx)
                 if value is not None:
                     options.append(value)  # taken as is, so `--seed -1` reaches the check as -1
             elif len(word) > 2 and word[:2] in takes_value and takes_value[word[:2]] and not word.startswith("--"):

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated
 
 import typer
 
 from vibecli.cli import options as cli_options
-from vibecli.cli.common import handle_errors, load_engine
+from vibecli.cli.common import check_engine_settings, check_mode, handle_errors, load_engine
 from vibecli.config import load_config, with_overrides
 from vibecli.paths import state_dir
 from vibecli.ui.console import make_terminal
@@ -25,8 +24,13 @@ def repl_command(
     cache: cli_options.Cache = None,
     mode: cli_options.Mode = None,
     think: cli_options.Think = None,
+    temperature: cli_options.Temperature = None,
+    top_p: cli_options.TopP = None,
+    top_k: cli_options.TopK = None,
+    max_tokens: cli_options.MaxTokens = None,
+    seed: cli_options.Seed = None,
     think_budget: cli_options.ThinkBudget = None,
-    max_tokens: Annotated[int | None, typer.Option("--max-tokens", help="New-token cap per answer.")] = None,
+    budget_message: cli_options.BudgetMessage = None,
     loop_guard: cli_options.LoopGuard = None,
 ) -> None:
     """An interactive session: the model loads once, then every problem starts at once.
@@ -42,9 +46,12 @@ def repl_command(
 
     terminal = make_terminal()
     config = with_overrides(load_config(), model=model, backend=backend, base_url=base_url, api_key=api_key,
-                            device=device, ctx=ctx, cache=cache, mode=mode, think=think,
-                            think_budget=think_budget, max_tokens=max_tokens, loop_guard=loop_guard)  # fmt: skip
+                            device=device, ctx=ctx, cache=cache, mode=mode, think=think, temperature=temperature,
+                            top_p=top_p, top_k=top_k, max_tokens=max_tokens, seed=seed, think_budget=think_budget,
+                            budget_message=budget_message, loop_guard=loop_guard)  # fmt: skip
+    check_engine_settings(config)
     templates = load_templates()
+    check_mode(config.mode, templates)  # before the model loads
     engine = load_engine(config, terminal)
     try:
         if sys.stdin.isatty():

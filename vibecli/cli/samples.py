@@ -24,9 +24,13 @@ if TYPE_CHECKING:
 def run_samples(
     engine: Backend, config: Config, template: PromptTemplate, text: str, terminal: Terminal, *, k: int,
     json_output: bool = False, expected: str | None = None, tests: Path | None = None,
-    starter_code: str | None = None, exiting: bool = True,
+    starter_code: str | None = None, exiting: bool = True, stats: bool = False,
 ) -> SamplesResult | None:  # fmt: skip
-    """Solve `text` K times in one batch and show the vote; returns None when interrupted hard."""
+    """Solve `text` K times in one batch and show the vote; returns None when interrupted hard.
+
+    As a single solve: `--expected` checks the voted answer, `--tests` runs it (in code mode
+    every sample runs and the first that passes all wins), `--stats` prints the run's line.
+    """
     from vibecli.verify.math import check_many, math_pool
     from vibecli.verify.solution import check_against_expected, check_against_tests
 
@@ -52,16 +56,19 @@ def run_samples(
                     result = dataclasses.replace(result, check=check_against_expected(result.final_answer, expected))
                 elif code_tests is not None and result.winner is not None:
                     result = dataclasses.replace(result, check=result.samples[result.winner].check)
+                elif tests is not None:  # tests outside code mode: the voted answer runs, as a single solve's
+                    result = dataclasses.replace(result, check=check_against_tests(result.final_answer, tests))
         except KeyboardInterrupt:
             if exiting:
                 raise
         finally:
-            view.close(result)
+            view.close(result, stats=stats)
     return result
 
 
 def samples_exit_code(result: SamplesResult | None, terminal: Terminal) -> ExitCode:
-    """0 answered · 1 no sample gave a final answer · 3 generation failed · 130 interrupted."""
+    """As a single solve's: 0 answered · 1 no sample gave a final answer · 3 generation failed ·
+    4 the vote failed --expected or --tests · 130 interrupted."""
     if result is None or result.cancelled:
         return ExitCode.INTERRUPTED
     errors = [s for s in result.samples if s.finish_reason == "error"]
@@ -71,6 +78,8 @@ def samples_exit_code(result: SamplesResult | None, terminal: Terminal) -> ExitC
     if result.final_answer is None:
         error_line(terminal, f"none of the {len(result.samples)} samples gave a final answer")
         return ExitCode.NO_ANSWER
+    if result.check is not None and result.check.verdict not in ("equal", "passed"):
+        return ExitCode.CHECK_FAILED  # the verdict line (or the JSON's `verification`) says why
     return ExitCode.OK
 
 
@@ -85,6 +94,9 @@ def repl_samples(
         result = run_samples(engine, turn, template, text, terminal, k=k, exiting=False)
         if result is None or result.cancelled:
             return "samples cancelled"
+        shown = result.shown
+        session.record_aside(text, shown.answer if shown else "", shown.thinking if shown else "",
+                             result.final_answer, result.to_json())  # fmt: skip
         return f"{result.final_answer if result.final_answer is not None else 'no answer'} ({result.tally()})"
 
     return samples

@@ -77,6 +77,9 @@ def serve_command(
     device: cli_options.Device = None,
     ctx: cli_options.Ctx = None,
     cache: cli_options.Cache = None,
+    temperature: cli_options.Temperature = None,
+    top_p: cli_options.TopP = None,
+    top_k: cli_options.TopK = None,
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", "-p", min=0, max=65535, help="Port (0: any free one).")] = 8000,
     api_key: Annotated[
@@ -111,8 +114,9 @@ def serve_command(
     130 interrupted (Ctrl-C) · 143 terminated (SIGTERM).
     """
     config = with_overrides(
-        load_config(), model=model, backend=backend, device=device, ctx=ctx, cache=cache, max_tokens=max_tokens
-    )
+        load_config(), model=model, backend=backend, device=device, ctx=ctx, cache=cache, max_tokens=max_tokens,
+        temperature=temperature, top_p=top_p, top_k=top_k,
+    )  # fmt: skip
     if config.backend == "openai":
         raise UsageError("vibe serve serves a local model; --backend openai is the client side (use auto, "
                          "transformers or exl2)")  # fmt: skip
@@ -130,7 +134,12 @@ def serve_command(
     terminal = make_terminal()
     engine = load_engine(config, terminal)
     scheduler, verifier = Scheduler(engine, concurrency=concurrency, max_queue=max_queue), Verifier()
-    settings = ServeSettings(api_key=api_key, limits=Limits(max_tokens=config.max_tokens, max_n=max_n),
+    defaults = Limits()  # the math mode's sampling, VibeThinker's card setting, where none is configured
+    limits = Limits(max_tokens=config.max_tokens, max_n=max_n,
+                    temperature=defaults.temperature if config.temperature is None else config.temperature,
+                    top_p=defaults.top_p if config.top_p is None else config.top_p,
+                    top_k=config.top_k or 0)  # fmt: skip
+    settings = ServeSettings(api_key=api_key, limits=limits,
                              log=None if quiet else stderr_log)  # fmt: skip
     app = HostGuard(
         create_app(engine, scheduler, verifier, settings), AllowedHosts(host, sock.getsockname()[0]), body=_refused_host

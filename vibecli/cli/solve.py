@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from vibecli.cli import options as cli_options
-from vibecli.cli.common import handle_errors, load_engine, pick_template, read_text_file
+from vibecli.cli.common import check_tests_file, handle_errors, load_engine, pick_template, read_text_file
 from vibecli.cli.interrupts import InterruptHandler
 from vibecli.cli.options import FreeTextCommand
 from vibecli.config import load_config, with_overrides
@@ -147,15 +147,15 @@ def solve_command(
     )
     text = read_problem(problem, file)
     starter = read_text_file(starter_code, "starter code file") if starter_code else None
-    if tests is not None and not tests.is_file():
-        raise UsageError(f"tests file {tests} does not exist")  # before the model loads
+    if tests is not None:
+        check_tests_file(tests)  # before the model loads
     template = pick_template(config.mode, text, load_templates(), terminal)
     engine = load_engine(config, terminal)
     if samples > 1:
         from vibecli.cli.samples import run_samples, samples_exit_code
 
         voted = run_samples(engine, config, template, text, terminal, k=samples, json_output=json_output,
-                            expected=expected, tests=tests, starter_code=starter)  # fmt: skip
+                            expected=expected, tests=tests, starter_code=starter, stats=stats)  # fmt: skip
         engine.close()
         raise typer.Exit(int(samples_exit_code(voted, terminal)))
     request = build_request(

@@ -11,9 +11,10 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from typer._click.exceptions import BadOptionUsage
 from typer.core import TyperCommand
 
-from vibecli.cli.common import handle_errors, read_text_file
+from vibecli.cli.common import check_tests_file, handle_errors, read_text_file
 from vibecli.errors import ExitCode, UsageError, VibeError
 from vibecli.ui.console import error_line, make_terminal
 from vibecli.ui.verify_view import json_line, verdict_line
@@ -50,6 +51,8 @@ class DashValues(TyperCommand):
             if token.split("=", 1)[0] in names or token.startswith("--"):
                 front.append(token)
                 following = next(tokens, None) if token in valued else None
+                if token in valued and following in (None, "--") and not ctx.resilient_parsing:
+                    raise BadOptionUsage(token, f"option '{token}' requires a value", ctx=ctx)
                 if following is not None:
                     front.append(following)  # an option's value, dash or not: `--expected -5`
             else:
@@ -114,6 +117,8 @@ def math_command(
             raise UsageError("--cases takes no PRED or --expected")
         text = _read_stdin("--cases") if cases == "-" else read_text_file(Path(cases), "cases file")
         records = list(_read_cases(text, cases))
+        if not records:
+            raise UsageError(f"no cases in {cases}: each line needs a JSON object with 'gold' and 'pred'")
         with math_pool(workers=workers, timeout_s=timeout) as pool:
             pairs = [(str(r["gold"]), str(r["pred"])) for _, r in records]
             for (_, record), verdict in zip(records, check_many(pool, pairs), strict=True):
@@ -219,6 +224,7 @@ def code_command(
     _positive("--timeout", timeout)
     _positive("--memory", memory)
     text = _read_stdin("the solution") if solution == "-" else read_text_file(Path(solution), "solution")
+    check_tests_file(tests)  # exists, UTF-8, valid cases: one line before anything runs
     cases: Tests = read_text_file(tests, "tests file") if tests.suffix == ".py" else tests
     terminal = make_terminal()
     try:

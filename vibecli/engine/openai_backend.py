@@ -251,8 +251,10 @@ class OpenAIBackend:
         yield from run_spread(self._servers, requests, attempt, give_up, default_limit=max_batch, cancel=cancel)
 
     def open_batch(self, max_rows: int) -> BatchSession:
-        """Up to `max_rows` concurrent streams, spread over the servers, which do the batching."""
-        return ThreadedBatch(lambda request, cancel: self.stream(request, cancel=cancel), max_rows)
+        """Up to `max_rows` concurrent streams per server (or the server's own `concurrency`), spread
+        over the servers (the least busy first), which do the batching."""
+        rows = sum(server.limit or max_rows for server in self._servers)
+        return ThreadedBatch(lambda request, cancel: self.stream(request, cancel=cancel), rows)
 
     def close(self) -> None:
         for server in self._servers:

@@ -241,6 +241,8 @@ async def sample_and_vote(
                 request = plan.request
                 prompt = request.prompt if request.prompt is not None else backend.chat_prompt(request.messages)
                 return event, backend.count_tokens(prompt)
+            if not isinstance(event, SampleUpdate):
+                continue  # a capped max_tokens: the server caps its requests itself
             progress = throttle.update(event)
             if progress is not None:
                 publish(progress)
@@ -283,5 +285,15 @@ def samples_output(
         thinking=shown.thinking if include_thinking else None,
         verification=verification,
         vote=VoteSummary.model_validate(record["vote"]),
-        samples=[SampleSummary.model_validate(sample) for sample in record["samples"]],
+        samples=[
+            SampleSummary(
+                index=s.index,
+                seed=s.seed,
+                final_answer=s.final_answer,
+                finish_reason=s.finish_reason,
+                tokens=s.tokens,
+                thinking_tokens=s.thinking_tokens,
+            )
+            for s in result.samples
+        ],
     )

@@ -1,7 +1,8 @@
 """Self-consistency for one problem: K samples in one batch, then a vote (`vibe solve --samples K`).
 
 The K requests differ only in their seed (SEED, SEED+1, …) and run together through the
-backend's batched stream. Each row has its own thinking controls, as a single solve has: when
+backend's batched stream, through the same row runner as a single solve (`reasoning.rows`,
+which fits every row to the context first). Each row has its own thinking controls: when
 its budget, the token-cap reserve or the loop guard fires, that row alone stops and its
 answer is forced in a second batch. Answers are then clustered by mathematical equivalence
 and the largest cluster wins (ties: the cluster whose first sample came first). In code mode
@@ -14,22 +15,17 @@ import dataclasses
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from vibecli.batch.vote import Vote, vote
 from vibecli.engine.backend import Backend
-from vibecli.engine.types import Finished, FinishReason, GenerationRequest, TextDelta
+from vibecli.engine.types import FinishReason, GenerationRequest
 from vibecli.prompting.templates import PromptTemplate
-from vibecli.reasoning.controls import (
-    ThinkingControls,
-    ThinkingMonitor,
-    Trigger,
-    continuation_request,
-    controlled_finish_reason,
-)
+from vibecli.reasoning.controls import ControlRecord, ThinkingControls, Trigger, controlled_finish_reason
 from vibecli.reasoning.extract import extract_answer
-from vibecli.reasoning.splitter import ThinkSplitter
+from vibecli.reasoning.results import Notice, SolveResult
+from vibecli.reasoning.rows import Row, RowNotice, RowTick, run_rows
 
 Phase = Literal["thinking", "answering", "done"]
 
@@ -59,15 +55,36 @@ class Sample:
     thinking_tokens: int
     trigger: Trigger | None = None
     check: Any = None  # a verify.solution.SolutionCheck in code mode with tests
+    prompt_tokens: int = 0
+    controls: ControlRecord | None = None
+    ttft_s: float = 0.0
+    total_s: float = 0.0
+
+    @property
+    def answer_tokens(self) -> int:
+        return self.tokens - self.thinking_tokens
+
+    @classmethod
+    def of(cls, index: int, result: SolveResult) -> Sample:
+        """The sample that one row's `SolveResult` makes."""
+        return cls(index=index, seed=result.seed, thinking=result.thinking, answer=result.answer,
+                   final_answer=result.final_answer, finish_reason=result.finish_reason,
+                   tokens=result.thinking_tokens + result.answer_tokens, thinking_tokens=result.thinking_tokens,
+                   trigger=result.controls.trigger if result.controls else None, prompt_tokens=result.prompt_tokens,
+                   controls=result.controls, ttft_s=result.ttft_s, total_s=result.total_s)  # fmt: skip
 
     def to_json(self) -> dict[str, Any]:
+        """As a single solve's record has them: `tokens` is the same object, `controls` the same record."""
         record: dict[str, Any] = {
             "index": self.index,
             "seed": self.seed,
             "final_answer": self.final_answer,
             "finish_reason": self.finish_reason,
-            "tokens": self.tokens,
+            "tokens": {"prompt": self.prompt_tokens, "thinking": self.thinking_tokens, "answer": self.answer_tokens},
+            "generated_tokens": self.tokens,
             "thinking_tokens": self.thinking_tokens,
+            "timings": {"ttft_s": round(self.ttft_s, 4), "total_s": round(self.total_s, 4)},
+            "controls": self.controls.to_json() if self.controls else None,
         }
         if self.check is not None:
             record["tests"] = {"passed": self.check.record.get("passed"), "total": self.check.record.get("total")}
@@ -88,6 +105,7 @@ class SamplesResult:
     chosen_by: Literal["vote", "tests"]
     total_s: float
     check: Any = None  # the verdict of --expected / --tests on the chosen answer
+    ttft_s: float = 0.0  # the first token of any sample
 
     @property
     def final_answer(self) -> str | None:
@@ -105,18 +123,43 @@ class SamplesResult:
         missing = sum(s.final_answer is None for s in self.samples)
         return " · ".join([*parts, *([f"no answer ×{missing}"] if missing else [])])
 
+    @property
+    def shown(self) -> Sample | None:
+        """The sample whose text is shown: the winner, else the first (none gave an answer)."""
+        if self.winner is not None:
+            return self.samples[self.winner]
+        return self.samples[0] if self.samples else None
+
     def to_json(self) -> dict[str, Any]:
-        chosen = self.samples[self.winner] if self.winner is not None else None
+        """A superset of the single solve's record: the same keys, then `samples` and `vote`.
+
+        `thinking`, `answer`, `finish_reason` and `controls` are the shown sample's; `tokens`
+        holds the prompt's tokens once and the thinking and answer tokens summed over every
+        sample (what the run generated); `timings` are the whole run's.
+        """
+        shown = self.shown
+        generated = sum(s.tokens for s in self.samples)
+        busy = self.total_s - self.ttft_s
         return {
             "problem": self.problem,
             "mode": self.mode,
             "model": self.model,
             "backend": self.backend,
+            "thinking": shown.thinking if shown else "",
+            "answer": shown.answer if shown else "",
             "final_answer": self.final_answer,
-            "thinking": chosen.thinking if chosen else "",
-            "answer": chosen.answer if chosen else "",
-            "finish_reason": chosen.finish_reason if chosen else "stop",
-            "timings": {"total_s": round(self.total_s, 4)},
+            "finish_reason": shown.finish_reason if shown else "stop",
+            "tokens": {
+                "prompt": shown.prompt_tokens if shown else 0,
+                "thinking": sum(s.thinking_tokens for s in self.samples),
+                "answer": sum(s.answer_tokens for s in self.samples),
+            },
+            "timings": {
+                "ttft_s": round(self.ttft_s, 4),
+                "total_s": round(self.total_s, 4),
+                "tokens_per_s": round((generated - 1) / busy, 2) if generated > 1 and busy > 0 else 0.0,
+            },
+            "controls": shown.controls.to_json() if shown and shown.controls else None,
             "samples": [s.to_json() for s in self.samples],
             "vote": {
                 "answer": self.final_answer,
@@ -139,64 +182,9 @@ def _short(answer: str | None) -> str:
 
 
 def _passed(sample: Sample) -> str:
-    if sample.check is None:
+    if sample.check is None or sample.final_answer is None:
         return "no code"
     return f"{sample.check.record.get('passed', 0)}/{sample.check.record.get('total', 0)}"
-
-
-@dataclass
-class _Row:
-    """One sample as it streams: its splitter, its monitor, what it has said."""
-
-    request: GenerationRequest
-    monitor: ThinkingMonitor
-    splitter: ThinkSplitter = field(default_factory=ThinkSplitter)
-    stop: threading.Event = field(default_factory=threading.Event)
-    thinking: list[str] = field(default_factory=list)
-    answer: list[str] = field(default_factory=list)
-    offset: int = 0  # tokens generated before the current phase
-    tokens: int = 0
-    thinking_tokens: int = 0
-    trigger: Trigger | None = None
-    phases: list[Finished] = field(default_factory=list)
-    trace: list[str] = field(default_factory=list)  # the watched phase's text up to its trigger
-
-    def feed(self, delta: TextDelta, *, watch: bool, wrap_up: bool) -> Phase:
-        if watch and self.trigger is not None:
-            return "thinking"  # a batched row or a remote stream runs on past the trigger: that text is dropped
-        if watch:
-            self.trace.append(delta.text)
-        self.tokens = self.offset + delta.generated_tokens
-        was_answer = self.splitter.in_answer
-        new_thinking = self._route(self.splitter.feed(delta.text))
-        if not was_answer:
-            self.thinking_tokens = self.tokens
-        if watch and not self.splitter.in_answer and self.trigger is None:
-            self.trigger = self.monitor.check(self.tokens, new_thinking, wrap_up=wrap_up)
-            if self.trigger is not None:
-                self.stop.set()
-        return "answering" if self.splitter.in_answer else "thinking"
-
-    def finish_phase(self, finished: Finished, *, watch: bool) -> None:
-        self.phases.append(finished)
-        if watch and self.trigger is not None:
-            self.offset = self.tokens  # cut by a control: the phase counts up to the trigger, where feed stopped
-        else:
-            self.offset += finished.stats.generated_tokens
-        self.tokens = self.offset
-        if not watch or self.trigger is None:
-            self._route(self.splitter.finish())
-
-    def _route(self, segments: Sequence[Any]) -> str:
-        new_thinking = []
-        for segment in segments:
-            (self.thinking if segment.kind == "thinking" else self.answer).append(segment.text)
-            if segment.kind == "thinking":
-                new_thinking.append(segment.text)
-        return "".join(new_thinking)
-
-    def reason(self, cancelled: bool) -> FinishReason:
-        return controlled_finish_reason(self.phases[-1] if self.phases else None, self.trigger, cancelled=cancelled)
 
 
 def sample_requests(request: GenerationRequest, k: int, seed: int | None) -> list[GenerationRequest]:
@@ -216,67 +204,26 @@ def generate_samples(
     controls: ThinkingControls,
     cancel: threading.Event | None = None,
     wrap_up: threading.Event | None = None,
-) -> Iterator[SampleUpdate | list[Sample]]:
-    """Run `requests` as one batch with per-row thinking controls; yield progress, then the samples."""
+    problem: str = "",
+) -> Iterator[SampleUpdate | Notice | list[Sample]]:
+    """Run `requests` as one batch of rows (`reasoning.rows`, as a single solve runs its one);
+    yield a notice when `max_tokens` was capped, progress, then the samples."""
     cancel, wrap_up = cancel or threading.Event(), wrap_up or threading.Event()
-    rows = [_Row(r, ThinkingMonitor(controls, r.max_new_tokens)) for r in requests]
-    if controls.budget == 0:  # no thinking at all: every answer is forced straight away
-        for row in rows:
-            row.trigger, row.thinking_tokens = "budget", 0
-    else:
-        yield from _run_phase(backend, rows, list(range(len(rows))), template.answer_format, watch=True,
-                              cancel=cancel, wrap_up=wrap_up)  # fmt: skip
-    forced = [i for i, row in enumerate(rows) if row.trigger is not None and not cancel.is_set()
-              and not (row.phases and row.phases[-1].reason == "error")]  # fmt: skip
-    for i in forced:
-        row = rows[i]
-        injected = row.monitor.injected_text()
-        row._route(row.splitter.feed(injected))
-        request = row.request
-        base = request.prompt if request.prompt is not None else backend.chat_prompt(request.messages)
-        partial = "".join(row.trace)
-        row.request = continuation_request(request, base_prompt=base, partial_trace=partial, injected=injected,
-                                           used_tokens=row.offset)  # fmt: skip
-        row.stop = threading.Event()
-    if forced:
-        yield from _run_phase(backend, rows, forced, template.answer_format, watch=False, cancel=cancel,
-                              wrap_up=wrap_up)  # fmt: skip
-    yield [_sample(i, row, template, cancel.is_set()) for i, row in enumerate(rows)]
-
-
-def _run_phase(
-    backend: Backend, rows: list[_Row], indexes: list[int], answer_format: str, *, watch: bool,
-    cancel: threading.Event, wrap_up: threading.Event,
-) -> Iterator[SampleUpdate]:  # fmt: skip
-    stops = [rows[i].stop for i in indexes]
-    for position, item in backend.stream_batch([rows[i].request for i in indexes], cancels=stops):
-        row, index = rows[indexes[position]], indexes[position]
-        if cancel.is_set():
-            for stop in stops:
-                stop.set()
-        if isinstance(item, Finished):
-            row.finish_phase(item, watch=watch)
-            done = not watch or row.trigger is None
-            if done:
-                answer = extract_answer("".join(row.answer), answer_format)
-                yield SampleUpdate(index, row.tokens, "done", answer, row.reason(cancel.is_set()))
-            continue
-        phase = row.feed(item, watch=watch, wrap_up=wrap_up.is_set())
-        yield SampleUpdate(index, row.tokens, phase)
-
-
-def _sample(index: int, row: _Row, template: PromptTemplate, cancelled: bool) -> Sample:
-    return Sample(
-        index=index,
-        seed=row.request.sampling.seed,
-        thinking="".join(row.thinking),
-        answer="".join(row.answer),
-        final_answer=extract_answer("".join(row.answer), template.answer_format),
-        finish_reason=row.reason(cancelled),
-        tokens=row.tokens,
-        thinking_tokens=row.thinking_tokens,
-        trigger=row.trigger,
-    )
+    rows = [Row(request, controls) for request in requests]
+    for event in run_rows(backend, rows, cancel=cancel, wrap_up=wrap_up):
+        if isinstance(event, RowNotice):
+            yield Notice(event.text)
+        elif isinstance(event, RowTick):
+            if event.phase == "done":
+                row = rows[event.index]
+                answer = extract_answer("".join(row.answer), template.answer_format)
+                reason = controlled_finish_reason(row.phases[-1] if row.phases else None, row.trigger,
+                                                  cancelled=cancel.is_set())  # fmt: skip
+                yield SampleUpdate(event.index, event.tokens, "done", answer, reason)
+            else:
+                yield SampleUpdate(event.index, event.tokens, event.phase)
+    yield [Sample.of(i, row.result(problem, template, backend, cancelled=cancel.is_set()))
+           for i, row in enumerate(rows)]  # fmt: skip
 
 
 def choose(
@@ -306,7 +253,7 @@ def solve_samples(
     check_code: Callable[[str | None], Any] | None = None,
     cancel: threading.Event | None = None,
     wrap_up: threading.Event | None = None,
-) -> Iterator[SampleUpdate | SamplesResult]:
+) -> Iterator[SampleUpdate | Notice | SamplesResult]:
     """K samples of `problem` (seeds from `request.sampling.seed`), then the `SamplesResult`.
 
     Args:
@@ -317,7 +264,9 @@ def solve_samples(
     samples: list[Sample] = []
     how: Literal["vote", "tests"]
     requests = sample_requests(request, k, request.sampling.seed)
-    for event in generate_samples(backend, template, requests, controls=controls, cancel=cancel, wrap_up=wrap_up):
+    events = generate_samples(backend, template, requests, controls=controls, cancel=cancel, wrap_up=wrap_up,
+                              problem=problem)  # fmt: skip
+    for event in events:
         if isinstance(event, list):
             samples = event
         else:
@@ -329,4 +278,5 @@ def solve_samples(
     info = backend.info
     yield SamplesResult(problem=problem, mode=template.name, model=info.name, backend=info.backend,
                         samples=tuple(samples_out), vote=chosen, winner=winner, chosen_by=how,
-                        total_s=time.perf_counter() - started)  # fmt: skip
+                        total_s=time.perf_counter() - started,
+                        ttft_s=min((s.ttft_s for s in samples), default=0.0))  # fmt: skip

@@ -105,7 +105,7 @@ def _verify(session: ReplSession, arg: str, ctx: Context) -> Reply:
 
 def _samples(session: ReplSession, arg: str, ctx: Context) -> Reply:
     count, _, problem = arg.partition(" ")
-    k = int(_number(count, "/samples", 2, 256)) if count else 0
+    k = int(_number(count, "/samples", 1, 256)) if count else 0
     problem = problem.strip() or (session.last.problem if session.last else "")
     if not k or not problem or ctx.samples is None:
         raise UsageError("/samples K [PROBLEM]: K samples of the problem (default: the last one), majority vote")
@@ -123,7 +123,7 @@ def _load(session: ReplSession, arg: str, ctx: Context) -> Reply:
     if not arg:
         raise UsageError("/load takes a file name")
     loaded = ReplSession.load(Path(arg).expanduser())
-    session.settings, session.turns = loaded.settings, loaded.turns
+    session.settings, session.turns, session.latest = loaded.settings, loaded.turns, None
     return Reply(f"loaded {len(session.turns)} turn(s) from {arg}")
 
 

@@ -62,9 +62,13 @@ class Turn:
 class ReplSession:
     settings: ReplSettings
     turns: list[Turn] = field(default_factory=list)
+    latest: Turn | None = None  # the last result of any kind (an answer or a vote): /verify, /trace, /stats
 
     @property
     def last(self) -> Turn | None:
+        """The last result, whatever produced it: an answer in the conversation or `/samples`' vote."""
+        if self.latest is not None:
+            return self.latest
         return self.turns[-1] if self.turns else None
 
     def history(self) -> tuple[Message, ...]:
@@ -79,9 +83,16 @@ class ReplSession:
             return  # a cancelled answer does not enter the conversation
         turn = Turn(problem, prompt, result.answer, result.thinking, result.final_answer, result.to_json())
         self.turns.append(turn)
+        self.latest = turn
+
+    def record_aside(self, problem: str, answer: str, thinking: str, final_answer: str | None,
+                     result: dict[str, Any]) -> None:  # fmt: skip
+        """A result outside the conversation (`/samples`' vote): the last result, not a turn."""
+        self.latest = Turn(problem, problem, answer, thinking, final_answer, result)
 
     def clear(self) -> None:
         self.turns.clear()
+        self.latest = None
 
     def save(self, path: Path) -> None:
         data = {"version": SESSION_VERSION, "settings": dataclasses.asdict(self.settings),
@@ -101,4 +112,4 @@ class ReplSession:
             raise UsageError(f"cannot read {path}: {exc.strerror}") from None
         except (ValueError, KeyError, TypeError):
             raise UsageError(f"{path} is not a saved vibe session") from None
-        return cls(settings, turns)
+        return cls(settings, turns)  # the last turn is the last result

@@ -61,6 +61,7 @@ class Limits:
     temperature: float = 1.0  # VibeThinker's math setting, as its model card recommends
     top_p: float = 0.95
     max_n: int = 16  # choices one request may ask for
+    top_k: int = 0  # off
 
 
 @dataclass(frozen=True)
@@ -135,7 +136,7 @@ def _sampling(body: dict[str, Any], limits: Limits) -> tuple[Sampling, int | Non
     _check(0 <= temperature <= 2, "temperature", "must be between 0 and 2")
     top_p = float(_get(body, "top_p", (int, float), limits.top_p, "a number"))
     _check(0 < top_p <= 1, "top_p", "must be in (0, 1]")
-    top_k = _get(body, "top_k", int, 0, "a whole number")
+    top_k = _get(body, "top_k", int, limits.top_k, "a whole number")
     _check(top_k >= -1, "top_k", "must be -1 or 0 (off) or positive")
     seed = body.get("seed")
     _check(seed is None or (isinstance(seed, int) and not isinstance(seed, bool)), "seed", "must be a whole number")

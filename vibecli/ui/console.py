@@ -42,12 +42,19 @@ class Terminal:
         return self.err.is_terminal
 
 
+class _Console(Console):
+    """Rich's console, except that a closed pipe is the command's to handle: Rich would exit 1."""
+
+    def on_broken_pipe(self) -> None:
+        raise BrokenPipeError  # `vibe` ends quietly with 141, the same for every command
+
+
 def make_terminal(stdout: TextIO | None = None, stderr: TextIO | None = None) -> Terminal:
     """Consoles for the real streams; Rich honours NO_COLOR and FORCE_COLOR itself."""
     no_color = "NO_COLOR" in os.environ
 
     def console(stream: TextIO) -> Console:
-        made = Console(file=stream, theme=THEME, highlight=False, no_color=no_color)
+        made = _Console(file=stream, theme=THEME, highlight=False, no_color=no_color)
         # Off a terminal there is no width to fit: a line stays one line, for grep and log parsers.
         made.soft_wrap = not made.is_terminal
         return made

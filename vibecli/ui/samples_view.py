@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from rich.console import Console, ConsoleOptions, Group, RenderResult
 from rich.text import Text
 
+from vibecli.reasoning.results import Notice
 from vibecli.reasoning.samples import SamplesResult, SampleUpdate
 from vibecli.ui.console import Terminal
 from vibecli.ui.latex import latex_to_unicode
@@ -68,16 +69,18 @@ class SamplesView:
             self._live = Live(self._board, console=terminal.err, transient=True, refresh_per_second=8)
             self._live.start()
 
-    def consume(self, events: Iterable[SampleUpdate | SamplesResult]) -> SamplesResult | None:
+    def consume(self, events: Iterable[SampleUpdate | Notice | SamplesResult]) -> SamplesResult | None:
         result = None
         for event in events:
             if isinstance(event, SamplesResult):
                 result = event
+            elif isinstance(event, Notice):
+                self.terminal.err.print(event.text, style="warning", markup=False, soft_wrap=True)
             else:
                 self._board.updates[event.index] = event
         return result
 
-    def close(self, result: SamplesResult | None) -> None:
+    def close(self, result: SamplesResult | None, *, stats: bool = False) -> None:
         if self._live is not None:
             self._live.stop()
         if result is None:
@@ -103,3 +106,17 @@ class SamplesView:
             style = {"equal": "answer", "passed": "answer", "undecided": "warning"}.get(result.check.verdict, "error")
             err.print(Text.assemble(("verified: ", "accent"), (result.check.verdict.replace("_", " "), style),
                                     f" ({result.check.detail})"))  # fmt: skip
+        if stats:
+            err.print(samples_stats_line(result), style="muted", markup=False)
+
+
+def samples_stats_line(result: SamplesResult) -> str:
+    """`--stats` for K samples: the same fields as a single solve's line, summed over the samples."""
+    record = result.to_json()
+    tokens, timings = record["tokens"], record["timings"]
+    return (
+        f"{result.model} ({result.backend}) · mode {result.mode} · {len(result.samples)} samples · "
+        f"prompt {tokens['prompt']:,} · thinking {tokens['thinking']:,} · answer {tokens['answer']:,} tokens · "
+        f"ttft {timings['ttft_s']:.2f}s · {timings['tokens_per_s']:.1f} tok/s · total {timings['total_s']:.2f}s · "
+        f"finish {record['finish_reason']}"
+    )

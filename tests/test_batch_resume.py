@@ -1,0 +1,128 @@
+"""A results file remembers its settings: the printed resume command, run as printed, finishes
+with them; `--resume` with other settings is refused with one line naming the difference."""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from test_batch_cli import problem_set, results
+from typer.testing import CliRunner
+
+from vibecli.cli.app import app
+
+runner = CliRunner()
+SETTINGS = ["--model", "demo", "-t", "0.3", "--max-tokens", "300", "--seed", "5", "--top-k", "4", "--mode", "math"]
+
+
+def test_the_printed_resume_command_finishes_with_the_original_settings(tmp_path: Path) -> None:
+    problems = problem_set(tmp_path / "set.jsonl", 16, seed=21)
+    out = tmp_path / "out.jsonl"
+    command = [sys.executable, "-m", "vibecli", "batch", "set.jsonl", "-o", "out.jsonl", "--concurrency", "1",
+               *SETTINGS]  # fmt: skip
+    proc = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not (out.exists() and out.read_text().count("\n") >= 2):
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    printed = err.split("continue with: ", 1)[1].splitlines()[0]
+    argv = shlex.split(printed)
+    assert argv[:2] == ["vibe", "batch"] and argv[-1] == "--resume"
+    first = results(out)
+    assert 2 <= len(first) < 16
+    # Run exactly as printed, from the same folder, with settings that differ in the config file
+    # and the environment: the file's settings win.
+    env = {**os.environ, "VIBE_TEMPERATURE": "0.9", "VIBE_MAX_TOKENS": "200"}
+    final = subprocess.run([sys.executable, "-m", "vibecli", *argv[1:]], cwd=tmp_path, capture_output=True,
+                           text=True, timeout=300, env=env)  # fmt: skip
+    assert final.returncode == 0, final.stderr
+    done = results(out)
+    assert len(done) == len(problems) == len({r["id"] for r in done})
+    settings = [r["settings"] for r in done]
+    assert all(s == settings[0] for s in settings)
+    assert settings[0]["temperature"] == 0.3 and settings[0]["max_tokens"] == 300 and settings[0]["seed"] == 5
+    assert settings[0]["top_k"] == 4 and settings[0]["mode"] == "math" and settings[0]["model"] == "demo"
+
+
+def _started(tmp_path: Path) -> Path:
+    problem_set(tmp_path / "set.jsonl", 3, seed=22)
+    out = tmp_path / "out.jsonl"
+    first = runner.invoke(app, ["batch", str(tmp_path / "set.jsonl"), "-o", str(out), *SETTINGS])
+    assert first.exit_code == 0, first.stderr
+    lines = out.read_text().splitlines()
+    out.write_text("\n".join(lines[:1]) + "\n")  # as if interrupted after one result
+    return out
+
+
+def test_resume_with_no_options_reuses_the_files_settings(tmp_path: Path) -> None:
+    out = _started(tmp_path)
+    resumed = runner.invoke(app, ["batch", str(tmp_path / "set.jsonl"), "-o", str(out), "--resume"])
+    assert resumed.exit_code == 0, resumed.stderr
+    settings = [r["settings"] for r in results(out)]
+    assert len(settings) == 3 and all(s == settings[0] for s in settings)
+
+
+@pytest.mark.parametrize(
+    ("flag", "value", "named"),
+    [("-t", "0.6", "--temperature"), ("--max-tokens", "100", "--max-tokens"), ("--seed", "1", "--seed"),
+     ("--model", "other", "--model"), ("--mode", "code", "--mode"), ("--samples", "2", "--samples"),
+     ("--top-k", "0", "--top-k"), ("--think-budget", "5", "--think-budget"), ("--loop-guard", "off", "--loop-guard")],
+)  # fmt: skip
+def test_resume_with_other_settings_is_refused_naming_the_difference(
+    tmp_path: Path, flag: str, value: str, named: str
+) -> None:
+    out = _started(tmp_path)
+    kept = out.read_text()
+    resumed = runner.invoke(app, ["batch", str(tmp_path / "set.jsonl"), "-o", str(out), "--resume", flag, value])
+    assert resumed.exit_code == 2
+    lines = resumed.stderr.strip().splitlines()
+    assert len(lines) == 1 and named in lines[0] and "Traceback" not in resumed.stderr, lines
+    assert out.read_text() == kept
+
+
+def test_resume_with_the_same_settings_given_again_is_fine(tmp_path: Path) -> None:
+    out = _started(tmp_path)
+    resumed = runner.invoke(app, ["batch", str(tmp_path / "set.jsonl"), "-o", str(out), "--resume", *SETTINGS])
+    assert resumed.exit_code == 0, resumed.stderr
+    assert len(results(out)) == 3
+    assert json.loads(out.read_text().splitlines()[-1])["settings"]["temperature"] == 0.3
+
+
+def test_batch_takes_the_thinking_controls_and_a_line_its_own_budget(tmp_path: Path) -> None:
+    problems = tmp_path / "set.jsonl"
+    problems.write_text('{"id": "own", "problem": "What is 48 + 37?", "think_budget": 0}\n'
+                        '{"id": "flag", "problem": "What is 12 * 3?"}\n')  # fmt: skip
+    out = tmp_path / "out.jsonl"
+    result = runner.invoke(app, ["batch", str(problems), "-o", str(out), "--model", "demo", "-t", "0",
+                                 "--think-budget", "4", "--budget-message", "Time is up.", "--loop-guard", "off",
+                                 "--top-k", "3", "--seed", "2"])  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    records = {r["id"]: r for r in results(out)}
+    assert records["own"]["controls"]["budget"] == 0 and records["own"]["finish_reason"] == "budget"
+    assert records["own"]["tokens"]["thinking"] == 0 and records["own"]["final_answer"] is not None
+    assert records["flag"]["controls"]["budget"] == 4 and records["flag"]["finish_reason"] == "budget"
+    assert records["flag"]["tokens"]["thinking"] == 4 and records["flag"]["controls"]["loop_guard"] is False
+    assert records["flag"]["settings"]["top_k"] == 3 and records["flag"]["settings"]["budget_message"] == "Time is up."
+
+
+def test_batch_samples_have_the_same_token_object_as_a_solve(tmp_path: Path) -> None:
+    problems = tmp_path / "set.jsonl"
+    problems.write_text('{"id": "a", "problem": "What is 48 + 37?", "answer": "85"}\n')
+    out = tmp_path / "out.jsonl"
+    result = runner.invoke(app, ["batch", str(problems), "-o", str(out), "--model", "demo", "-k", "3"])
+    assert result.exit_code == 0, result.stderr
+    (record,) = results(out)
+    assert [s["seed"] for s in record["samples"]] == [0, 1, 2]
+    for sample in record["samples"]:
+        assert set(sample["tokens"]) == set(record["tokens"]) == {"prompt", "thinking", "answer"}
+        assert sample["tokens"]["thinking"] + sample["tokens"]["answer"] == sample["generated_tokens"]
+    assert record["generated_tokens"] == sum(s["generated_tokens"] for s in record["samples"])
