@@ -99,6 +99,18 @@ def test_batch_yields_every_problem_once(model: vibecli.Model) -> None:
         assert result.thinking and result.thinking_tokens + result.answer_tokens > 0
 
 
+@pytest.mark.parametrize("budget", [0, 3])
+def test_batch_runs_under_the_thinking_controls_of_a_solve(model: vibecli.Model, budget: int) -> None:
+    problems = list(PROBLEMS)
+    alone = model.solve(problems[0], think_budget=budget, temperature=0)
+    seen = dict(model.batch(problems, concurrency=2, think_budget=budget, temperature=0))
+    assert sorted(seen) == list(range(len(problems)))
+    for result in seen.values():
+        assert result.controls is not None and result.controls.budget == budget
+        assert result.controls.trigger == "budget" and result.thinking_tokens <= budget
+    assert seen[0].final_answer == alone.final_answer and seen[0].answer == alone.answer  # the same path
+
+
 def test_batch_stopped_early_leaves_the_model_usable(model: vibecli.Model) -> None:
     for _ in model.batch(list(PROBLEMS), concurrency=1):
         break

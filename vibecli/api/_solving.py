@@ -114,47 +114,30 @@ def batch_results(
     engine: Backend, config: Config, templates: Templates, problems: Sequence[str], *,
     expected: Sequence[str | None] | None = None, concurrency: int = 8,
 ) -> Iterator[tuple[int, SolveResult]]:  # fmt: skip
-    """(index into `problems`, its `SolveResult`) as each finishes, through the backend's continuous
-    batch (`vibe batch`'s path: every prompt fitted to the context first, no thinking controls)."""
-    from vibecli.engine.context import fit_request
-    from vibecli.reasoning.extract import extract_answer
-    from vibecli.reasoning.splitter import CLOSE_TAG, split_text
+    """(index into `problems`, its `SolveResult`) as each finishes: `vibe batch`'s path, the
+    thinking-controlled rows in the backend's continuous batch (each prompt fitted first)."""
+    from vibecli.reasoning.rows import Row, RowTick, run_rows
 
-    chosen, requests = [], []
+    rows, chosen = [], []
     for index, problem in enumerate(problems):
         template = _template(config, problem, templates)
         request = build_request(template, problem, sampling=sampling_for(template, config),
                                 max_tokens=config.max_tokens)  # fmt: skip
-        fitted = fit_request(engine, request, what=f"problem {index}: the prompt").request
+        rows.append(Row(dataclasses.replace(request, request_id=str(index)), controls_for(template, config)))
         chosen.append(template)
-        requests.append(dataclasses.replace(fitted, request_id=str(index)))
     cancel = threading.Event()
-    info = engine.info
-    completions = engine.run_many(requests, cancel=cancel, max_batch=concurrency)
+    events = run_rows(engine, rows, cancel=cancel, wrap_up=threading.Event(), max_rows=concurrency)
     try:
-        for completion in completions:
-            index = int(completion.request_id)
-            finished, template = completion.finished, chosen[index]
-            thinking, answer, closed = split_text(finished.text)
-            stats = finished.stats
-            if CLOSE_TAG in finished.text:
-                thinking_tokens = engine.count_tokens(finished.text.split(CLOSE_TAG, 1)[0] + CLOSE_TAG)
-            else:
-                thinking_tokens = stats.generated_tokens if thinking else 0
-            thinking_tokens = min(thinking_tokens, stats.generated_tokens)
-            result = SolveResult(
-                problem=problems[index], mode=template.name, model=info.name, backend=info.backend,
-                thinking=thinking, answer=answer,
-                final_answer=extract_answer(answer, template.answer_format) if closed or not thinking else None,
-                finish_reason=finished.reason, prompt_tokens=stats.prompt_tokens, thinking_tokens=thinking_tokens,
-                answer_tokens=stats.generated_tokens - thinking_tokens, ttft_s=stats.ttft_s, total_s=stats.total_s,
-                tokens_per_s=stats.decode_tokens_per_s,
-                error=finished.error, cached_tokens=stats.cached_tokens, engine_notes=info.notes,
-            )  # fmt: skip
-            gold = expected[index] if expected is not None else None
-            yield index, _checked(result, gold, None)
+        for event in events:
+            if not isinstance(event, RowTick) or event.phase != "done":
+                continue
+            row = rows[event.index]
+            result = row.result(problems[event.index], chosen[event.index], engine,
+                                cancelled=row.ended_cancelled(cancel))  # fmt: skip
+            gold = expected[event.index] if expected is not None else None
+            yield event.index, _checked(result, gold, None)
     finally:
         cancel.set()  # the caller stopped early: stop generating what is left
-        close = getattr(completions, "close", None)
+        close = getattr(events, "close", None)  # a generator: closing it closes the batch session
         if close is not None:
             close()

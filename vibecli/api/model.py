@@ -117,17 +117,19 @@ class Model:
 
     def batch(
         self, problems: Iterable[str], *, concurrency: int = 8, expected: Sequence[str | None] | None = None,
-        mode: str | None = None, max_tokens: int | None = None, temperature: float | None = None,
-        top_p: float | None = None, seed: int | None = None,
+        mode: str | None = None, max_tokens: int | None = None, think_budget: int | None = None,
+        temperature: float | None = None, top_p: float | None = None, seed: int | None = None,
     ) -> Iterator[tuple[int, SolveResult]]:  # fmt: skip
         """`(index, SolveResult)` for each problem as it finishes (not in order), up to `concurrency`
-        at once through the continuous batch. `expected[i]`, when given, checks problem i."""
+        at once through the continuous batch, under the same thinking controls as `solve` (a row
+        cut by its budget gets its answer forced in the batch). `expected[i]` checks problem i."""
         texts = [_problem(p) for p in problems]
         if expected is not None and len(expected) != len(texts):
             raise UsageError(f"expected has {len(expected)} answers for {len(texts)} problems")
         if not isinstance(concurrency, int) or concurrency < 1:
             raise UsageError(f"concurrency must be a positive integer, not {concurrency!r}")
-        config = self._settings(mode=mode, max_tokens=max_tokens, temperature=temperature, top_p=top_p, seed=seed)
+        config = self._settings(mode=mode, max_tokens=max_tokens, think_budget=think_budget, temperature=temperature,
+                                top_p=top_p, seed=seed)  # fmt: skip
         with self._turn() as engine:
             yield from _solving.batch_results(engine, config, self._templates, texts, expected=expected,
                                               concurrency=concurrency)  # fmt: skip

@@ -151,10 +151,7 @@ class BatchRun:
             row = rows[event.index]
             index, k = owners[event.index]
             item = pending[index]
-            last = row.phases[-1] if row.phases else None
-            # Cut by a control, then cancelled before its answer was forced: unfinished, not written.
-            unforced = row.trigger is not None and len(row.phases) < (1 if row.controls.budget == 0 else 2)
-            cancelled = (last is not None and last.reason == "cancelled") or (unforced and cancel.is_set())
+            cancelled = row.ended_cancelled(cancel)  # a cancelled sample is unfinished, not written
             item.samples[k] = row.result(item.problem.problem, item.template, self.backend, cancelled=cancelled)
             item.raw[k] = "".join(row.raw)
             tokens += row.tokens

@@ -140,6 +140,13 @@ class Row:
             counts[0] = self.trigger_tokens
         return sum(counts)
 
+    def ended_cancelled(self, cancel: threading.Event) -> bool:
+        """Whether this row, now done, was cancelled: its last phase was, or a control cut it and
+        the answer it needed was never forced because everything was cancelled."""
+        last = self.phases[-1] if self.phases else None
+        unforced = self.trigger is not None and len(self.phases) < (1 if self.controls.budget == 0 else 2)
+        return (last is not None and last.reason == "cancelled") or (unforced and cancel.is_set())
+
     def result(self, problem: str, template: PromptTemplate, backend: Backend, *, cancelled: bool) -> SolveResult:
         generated = self.generated_tokens()
         thinking_text = "".join(self.thinking)
