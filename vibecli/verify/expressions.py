@@ -76,12 +76,19 @@ def to_sympy(text: str) -> Any:
 
 def _latex(text: str) -> Any:
     from latex2sympy2_extended import NormalizationConfig, latex2sympy
+    from latex2sympy2_extended.latex2sympy2 import ConversionConfig
 
     config = NormalizationConfig(
         basic_latex=True, units=True, malformed_operators=True, nits=True, boxed="all", equations=False
     )
     degrees = "\\circ" in text and TRIG_CALL.search(text) is not None
     try:
-        return latex2sympy(text, convert_degrees=degrees, normalization_config=config)
+        # Case is kept: `\\Theta` is not `\\theta`, nor `X` `x`.
+        return latex2sympy(
+            text,
+            convert_degrees=degrees,
+            normalization_config=config,
+            conversion_config=ConversionConfig(lowercase_symbols=False),
+        )
     except Exception as exc:  # the ANTLR parser raises many types; any of them means "not readable"
         raise ParseFailure(f"cannot parse LaTeX: {str(exc).splitlines()[0][:120]}") from None

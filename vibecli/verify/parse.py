@@ -62,6 +62,7 @@ class Answer:
     label: str = ""  # the normalized name in `x = 5`, `(p, q) = (3, 2)`, `AB = 4`
     label_source: str = ""  # the name as written, to read `y = 2x + 1` back as an equation
     braces: bool = False  # a list written as a set: `\{1, 2\}`
+    unit: str = ""  # the unit written after a value (`km`, `m^2`, `°`, `$`), one spelling per unit
 
     def show(self) -> str:
         prefix = f"{self.label} = " if self.label else ""
@@ -76,6 +77,7 @@ class Answer:
 
 
 _CHOICE = re.compile(r"^\(?\s*([A-J])\s*\)?[.:]?$|^\(?([A-J])[.:)]\s+\S")  # `C`, `(C)`, `C. x = 42`
+_CHOICE_NAMED = re.compile(r"\(([A-J])\)|(?<![\w\\])([A-J])[.:)](?=\s|$)|(?<=\sor\s)([A-J])$")
 _APPROX = re.compile(r"\\approx(?![A-Za-z])")
 _EMPTY = re.compile(r"\\emptyset|\\varnothing|\\\{\s*\\\}|no (?:real )?solutions?|none", re.IGNORECASE)
 _INTEGER = re.compile(r"[+-]?\d+")
@@ -106,6 +108,27 @@ def parse_answer(text: str) -> Answer:
     loss = structure_loss(answer)
     if loss:
         raise ParseFailure(loss)
+    return _stripped_unit(answer, unicode_math(text))
+
+
+_CURRENCY = re.compile(r"\\\$|€|£|¥|(?<!\$)\$(?=\s*\d)(?![^$]*\$)")
+_CURRENCY_NAMES = {"€": "€", "£": "£", "¥": "¥"}
+
+
+def _stripped_unit(answer: Answer, text: str) -> Answer:
+    """A degree sign or a currency symbol, which normalizing removes, as the unit of a single
+    value: `90^\\circ` is 90 in `°`, `\\$5` is 5 in `$`."""
+    if answer.kind != "scalar" or answer.unit:
+        return answer
+    from vibecli.verify.expressions import TRIG_CALL
+    from vibecli.verify.normalize import DEGREES, strip_wrappers
+
+    text = strip_wrappers(text)
+    if DEGREES.search(text) and not TRIG_CALL.search(text):
+        return replace(answer, unit="°")
+    currency = _CURRENCY.search(text)
+    if currency:
+        return replace(answer, unit=_CURRENCY_NAMES.get(currency.group(), "$"))
     return answer
 
 
@@ -117,6 +140,9 @@ def _parse(text: str) -> Answer:
         return Answer("list", (), text, braces=True)
     choice = _CHOICE.match(text)
     if choice:
+        letters = dict.fromkeys([choice.group(1) or choice.group(2), *_choices_named(text[choice.end() - 1 :])])
+        if len(letters) > 1:  # `(A) or (B)`, `(A) (B) (C) (D)`: a hedge names every choice it gives
+            return Answer("list", tuple(Answer("choice", letter, letter) for letter in letters), text)
         return Answer("choice", choice.group(1) or choice.group(2), text)
     approximately = split_at(text, _APPROX)
     if len(approximately) == 2 and (decimal := parse_decimal(approximately[1])) is not None:
@@ -128,6 +154,11 @@ def _parse(text: str) -> Answer:
     if len(items) > 1:
         return _list([_parse(item) for item in items], text)
     return _labelled(text) or _single(text)
+
+
+def _choices_named(text: str) -> list[str]:
+    """The choice letters named after the first one: `(B)` in `(A) or (B)`."""
+    return [next(g for g in m.groups() if g) for m in _CHOICE_NAMED.finditer(text)]
 
 
 def _approximated(exact: Answer, decimal: DecimalLiteral, source: str) -> Answer:
@@ -314,9 +345,12 @@ def _ratio(text: str) -> Answer:
 def _leaf(text: str) -> Answer:
     percent = text.endswith("%")
     text = text.removesuffix("%").strip()
+    if "%" in text:
+        raise ParseFailure(f"'{text[:60]}%' has a percent sign that is not after a number")  # `500%%`
+    unit_name = ""
     unit = _UNIT.match(text)
     if unit and not words(unit.group(1)) and _is_unit(text[unit.end(1) :]):
-        text = unit.group(1).strip()
+        text, unit_name = unit.group(1).strip(), unit_spelling(text[unit.end(1) :])
     variants = expand_plus_minus(text)
     if len(variants) > 1:
         return Answer("list", tuple(_leaf(v + ("%" if percent else "")) for v in variants), text)
@@ -327,9 +361,25 @@ def _leaf(text: str) -> Answer:
         from sympy import Rational
 
         value = Rational(decimal.value.numerator, decimal.value.denominator)
-        return Answer("scalar", value, text, percent=percent, decimal=decimal)
+        return Answer("scalar", value, text, percent=percent, decimal=decimal, unit=unit_name)
     number = _number(text)
-    return _classify(number if number is not None else _expression(text), text, percent)
+    answer = _classify(number if number is not None else _expression(text), text, percent)
+    return replace(answer, unit=unit_name) if unit_name and answer.kind == "scalar" else answer
+
+
+_UNIT_SYNONYMS = {"degree": "°", "deg": "°", "\\circ": "°", "dollar": "$", "usd": "$"}
+
+
+def unit_spelling(tail: str) -> str:
+    """One spelling per unit: `\\text{ km}`, ` km` → `km`; `hours` → `hour`; `^{2}` → `^2`;
+    `degrees` → `°`. Units are not converted into each other."""
+    tail = re.sub(r"\\(?:text|textnormal|mathrm|textrm|mbox)\{([^{}]*)\}", r"\1", tail)
+    tail = re.sub(r"[{}\s]", "", tail).rstrip(".")
+    name, power, exponent = tail.partition("^")
+    if len(name) >= 4 and name.endswith("s") and not name.endswith("ss"):
+        name = name[:-1]  # `hours`, `minutes`, `cents`, `meters`
+    name = _UNIT_SYNONYMS.get(name.lower(), name)
+    return name + power + exponent
 
 
 def _expression(text: str) -> Any:

@@ -8,10 +8,13 @@
   digit), so `0.0833333333333333` is `\\frac{1}{12}` but `3.14` is not `\\pi`. Two decimals
   compare exactly.
 - `\\infty` equals only `\\infty` of the same sign; `1/0`, `0/0` and NaN equal nothing.
-- `50%` reads as 50 or as 0.5.
-- An identity in variables is proven symbolically, retried for positive variables (and then
-  reported so), and refuted at random points; equal at random points but unproven is
-  `undecided`.
+- An exact integer needs its exact value: `1234567` is not `1.23457e6` (nor `1.23457\\times10^6`).
+- `50%` reads as 50 or as 0.5 when the other side has no percent sign; with a percent sign on
+  both sides, the numbers before them are compared (`50%` is not `0.5%`).
+- An identity in variables is proven symbolically and refuted at random points, positive ones
+  and then ones of either sign where both sides are real (`|x|` is not `x`: they differ at
+  x = -1). Equal only for positive variables (`\\log(x^2)` and `2\\log x`), or only if `i` is
+  the imaginary unit, or at random points but unproven, is `undecided`.
 """
 
 from __future__ import annotations
@@ -30,11 +33,25 @@ _MAX_EXACT_DIGITS = 100_000  # beyond this an integer power is compared through 
 
 def compare_scalars(gold: Answer, pred: Answer) -> Verdict:
     """Numbers and expressions, by the rules in this module's docstring."""
+    unit = _unit_clash(gold, pred)
+    if unit is not None:
+        return unit
+    if gold.percent and pred.percent:
+        return _compare_values(gold, pred)
     verdicts = [_compare_values(g, p) for g in _readings(gold) for p in _readings(pred)]
     for verdict in verdicts:
         if verdict.verdict == "equal":
             return verdict
     return next((v for v in verdicts if v.verdict == "undecided"), verdicts[0])
+
+
+def _unit_clash(gold: Answer, pred: Answer) -> Verdict | None:
+    """Units on both sides must be the same unit (`5 km` is not `5 m`); a unit on one side only
+    is ignored (`5 cm` against `5`). Different spellings of one unit (`km`, `kilometres`) are not
+    converted, so they give `undecided`."""
+    if gold.unit and pred.unit and gold.unit != pred.unit:
+        return undecided(f"different units: {gold.unit} and {pred.unit}")
+    return None
 
 
 def _readings(answer: Answer) -> list[Answer]:
@@ -78,6 +95,9 @@ def _against_decimal(decimal: DecimalLiteral, exact: Any) -> Verdict:
     difference = exact - written
     if difference == 0:
         return yes("the same value")
+    if exact.is_Integer:  # `1234567` is not `1.23457e6`: an exact integer needs its exact value
+        close = abs(difference) < Rational(10) ** (-decimal.places)
+        return no("a rounded decimal against an exact integer" if close else "different values")
     if difference.is_Rational:
         return _approximation(decimal, abs(difference))
     gap = Abs(difference).evalf(decimal.digits + 20)
@@ -134,7 +154,7 @@ def exact_compare(g: Any, p: Any) -> Verdict:
         return yes("identical")
     symbols = difference.free_symbols
     if symbols:
-        return _identity(difference, symbols)
+        return _identity(g, p, symbols)
     if difference.is_Rational:
         return no("different values")
     scale = max(_magnitude(g), _magnitude(p), 1.0)
@@ -164,28 +184,59 @@ def _compare_huge(g: Any, p: Any) -> Verdict:
     return undecided("too large to compare exactly, and equal to 40 digits")
 
 
-def _identity(difference: Any, symbols: set[Any]) -> Verdict:
-    """Symbolic equality, refuted at random points, proven (or proven for positive variables)."""
-    from sympy import Symbol, simplify
+def _identity(g: Any, p: Any, symbols: set[Any]) -> Verdict:
+    """Symbolic equality, refuted at random points (positive ones, then ones of either sign
+    where both sides are real), proven. Equal only for positive variables is `undecided`: no
+    problem statement is at hand to say the variables are positive."""
+    from sympy import I, Symbol, simplify
     from sympy.core.function import AppliedUndef
 
-    positive = {s: Symbol(s.name, positive=True) for s in symbols}
-    rng = random.Random(0)
-    evaluated = 0
-    for _ in range(6):
-        point = {s: rng.uniform(0.2, 3.0) for s in positive.values()}
-        value = difference.subs(positive).evalf(30, subs=point)
-        if value.is_number and value.is_comparable:
-            evaluated += 1
-            if abs(value) > 1e-20:
-                shown = ", ".join(f"{s.name}={v:.3g}" for s, v in point.items())
-                return no(f"they differ at {shown}")
+    difference = g - p
+    if any(s.name == "i" for s in symbols) and simplify(difference.subs(Symbol("i"), I)) == 0:
+        return undecided("equal if i is the imaginary unit")
+    refuted = _refute(g, p, symbols)
+    if isinstance(refuted, Verdict):
+        return refuted
     if simplify(difference) == 0:
         return yes("symbolically equal")
+    names = ", ".join(sorted(s.name for s in symbols))
+    positive = {s: Symbol(s.name, positive=True) for s in symbols}
     if simplify(difference.subs(positive)) == 0:
-        return yes(f"equal assuming {', '.join(sorted(s.name for s in symbols))} > 0")
+        return undecided(f"equal only if {names} > 0 (not stated)")
     if difference.atoms(AppliedUndef):
         return no("different expressions of an unknown function")
-    if not evaluated:
+    if not refuted:
         return undecided("could not evaluate the expressions")
     return undecided("equal at random points but not proven")
+
+
+def _refute(g: Any, p: Any, symbols: set[Any]) -> Verdict | int:
+    """A point where the two sides differ (`not_equal`), or how many points evaluated. A point
+    with a negative coordinate counts only where both sides are real there: `\\log x` has no
+    real value at -1, `|x|` and `x` have."""
+    from sympy import Symbol
+
+    real = {s: Symbol(s.name, real=True) for s in symbols}
+    rng = random.Random(0)
+    evaluated = 0
+    for attempt in range(12):
+        low, high = (0.2, 3.0) if attempt < 6 else (-3.0, 3.0)
+        point = {s: _away_from_zero(rng.uniform(low, high)) for s in real.values()}
+        try:
+            sides = [side.subs(real).evalf(30, subs=point) for side in (g, p)]
+            value = sides[0] - sides[1]
+        except (TypeError, ValueError, ZeroDivisionError, AttributeError):
+            continue
+        if not (value.is_number and value.is_comparable):
+            continue
+        if attempt >= 6 and not all(side.is_number and side.is_comparable for side in sides):
+            continue
+        evaluated += 1
+        if abs(value) > 1e-20:
+            shown = ", ".join(f"{s.name}={v:.3g}" for s, v in point.items())
+            return no(f"they differ at {shown}")
+    return evaluated
+
+
+def _away_from_zero(value: float) -> float:
+    return value if abs(value) >= 0.2 else math.copysign(0.2, value) + value
