@@ -138,6 +138,8 @@ def _parse(text: str) -> Answer:
         raise ParseFailure("empty answer")
     if _EMPTY.fullmatch(text):
         return Answer("list", (), text, braces=True)
+    if text.lower() in ("yes", "no"):
+        return Answer("text", text.lower(), text)  # `no` is the word, not the product n·o
     choice = _CHOICE.match(text)
     if choice:
         letters = dict.fromkeys([choice.group(1) or choice.group(2), *_choices_named(text[choice.end() - 1 :])])
@@ -210,7 +212,11 @@ def _labelled(text: str) -> Answer | None:
     name, value = parts[0], parts[-1]
     if not name or not value:
         raise ParseFailure(f"'{text}' has an empty side")
+    if len(parts) > 2:
+        _check_chain(parts[1:] if is_label(name) else parts, text)
     if not is_label(name):
+        if len(parts) == 2 and is_single_symbol(value) and not _mentions(name, value):
+            return _labelled(f"{value} = {name}")  # `5 = x` is `x = 5`
         return _parse(value) if len(parts) > 2 else _stated_value(name, value)
     if len(parts) == 2 and is_single_symbol(name) and _mentions(value, name):
         return None  # `x = 2x - 5`: an equation in x, not a value for it
@@ -219,6 +225,30 @@ def _labelled(text: str) -> Answer | None:
     if answer.kind == "list" and not answer.braces:  # `x = \pm 3`: each value is an x
         return replace(answer, value=tuple(replace(i, label=label, label_source=name) for i in answer.value))
     return replace(answer, label=label, label_source=name)
+
+
+def _check_chain(parts: list[str], text: str) -> None:
+    """`x = 5 + 5 + 1 = 11` may be read as its last value only when every constant in the chain
+    is that value (a decimal to its last digit, as after `\\approx`): `x = 7 = 6` is refused,
+    never read as 6."""
+    from sympy import Rational
+
+    constants = []
+    for part in parts:
+        try:
+            answer = _parse(part)
+        except ParseFailure:
+            continue
+        if answer.kind == "scalar" and not getattr(answer.value, "free_symbols", True):
+            constants.append(answer)
+    last = constants[-1] if constants else None
+    for answer in constants[:-1]:
+        assert last is not None
+        gap = abs((answer.value.doit() - last.value.doit()).evalf(30))
+        places = [a.decimal.places for a in (answer, last) if a.decimal is not None]
+        limit = Rational(10) ** (-min(places)) if places else 1e-20 * (1 + abs(last.value.evalf(30)))
+        if not (gap.is_number and gap.is_comparable and gap < limit):
+            raise ParseFailure(f"'{text[:60]}' states two different values")
 
 
 def _stated_value(left: str, right: str) -> Answer | None:
