@@ -26,7 +26,8 @@ PEER_UNDECIDED = {7}
 @pytest.mark.parametrize("case", CASES, ids=[f"{c['class']}:{c['gold']}|{c['pred']}"[:120] for c in CASES])
 def test_labelled_case(case: dict[str, object]) -> None:
     verdict = check_equal(str(case["gold"]), str(case["pred"]))
-    assert verdict.equal is case["equal"], verdict.reason
+    # `"undecided": true` marks a case vibe leaves open on purpose (`5 km` against `5 m`).
+    assert verdict.equal is (None if case.get("undecided") else case["equal"]), verdict.reason
 
 
 @pytest.mark.parametrize("case", PEER, ids=[f"{c['id']}" for c in PEER])

@@ -244,7 +244,12 @@ def _check_chain(parts: list[str], text: str) -> None:
     last = constants[-1] if constants else None
     for answer in constants[:-1]:
         assert last is not None
-        gap = abs((answer.value.doit() - last.value.doit()).evalf(30))
+        difference = answer.value.doit() - last.value.doit()
+        if difference.is_Rational:  # exact values compare exactly: `10^{40} + 1` is not `10^{40}`
+            if difference != 0:
+                raise ParseFailure(f"'{text[:60]}' states two different values")
+            continue
+        gap = abs(difference.evalf(30))
         places = [a.decimal.places for a in (answer, last) if a.decimal is not None]
         limit = Rational(10) ** (-min(places)) if places else 1e-20 * (1 + abs(last.value.evalf(30)))
         if not (gap.is_number and gap.is_comparable and gap < limit):
@@ -268,7 +273,10 @@ def _stated_value(left: str, right: str) -> Answer | None:
         return None if re.search(r"[A-Za-z]", re.sub(r"\\[A-Za-z]+", "", left)) else stated
     if not hasattr(computed, "free_symbols") or computed.free_symbols:
         return None
-    gap = abs((computed.doit() - stated.value).evalf(30))
+    difference = computed.doit() - stated.value
+    gap = abs(difference.evalf(30))
+    if difference.is_Rational and difference != 0:
+        raise ParseFailure(f"'{left} = {right}' states two different values")
     if not (gap.is_number and gap.is_comparable and gap <= 1e-20 * (1 + abs(stated.value.evalf(30)))):
         raise ParseFailure(f"'{left} = {right}' states two different values")
     return stated

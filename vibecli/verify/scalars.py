@@ -117,7 +117,7 @@ def _against_decimal(decimal: DecimalLiteral, exact: Any) -> Verdict:
     difference = exact - written
     if difference == 0:
         return yes("the same value")
-    if exact.is_Integer:  # `1234567` is not `1.23457e6`: an exact integer needs its exact value
+    if exact.is_integer is True:  # `1234567` (or `2^{100}`) is not `1.23457e6`: an exact integer needs its exact value
         close = abs(difference) < Rational(10) ** (-decimal.places)
         return no("a rounded decimal against an exact integer" if close else "different values")
     if difference.is_Rational:
