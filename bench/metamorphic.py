@@ -425,8 +425,15 @@ def rounded_scientific(text: str) -> list[str]:
     if rounded == int(digits) or len(str(rounded)) != len(digits):
         return []  # `1000000` is exactly `1.00000e6`; `9999999` rounds to another magnitude
     mantissa = f"{str(rounded)[0]}.{str(rounded)[1:6]}"
-    return [f"{mantissa}e{power}", f"{mantissa}E{power}", f"{mantissa}e+{power}", f"{mantissa}\\times10^{{{power}}}",
-            f"{mantissa} \\times 10^{{{power}}}", f"{mantissa}\\cdot 10^{power}", f"\\boxed{{{mantissa}\\times 10^{{{power}}}}}"]
+    return [
+        f"{mantissa}e{power}",
+        f"{mantissa}E{power}",
+        f"{mantissa}e+{power}",
+        f"{mantissa}\\times10^{{{power}}}",
+        f"{mantissa} \\times 10^{{{power}}}",
+        f"{mantissa}\\cdot 10^{power}",
+        f"\\boxed{{{mantissa}\\times 10^{{{power}}}}}",
+    ]
 
 
 def percent_changes(text: str) -> list[str]:
@@ -436,7 +443,7 @@ def percent_changes(text: str) -> list[str]:
     if not match:
         return []
     number, sign = match.groups()
-    out = [f"{number}\\%\\%", f"{number}%%", f"{int(float(number) * 100) if float(number) * 100 == int(float(number) * 100) else float(number) * 100}\\%\\%"]
+    out = [f"{number}\\%\\%", f"{number}%%", f"{float(number) * 100:g}\\%\\%"]
     if sign:
         out += [f"{float(number) / 100:g}\\%", f"{float(number) * 100:g}\\%", f"{float(number) / 100:g} \\%"]
     return [o for o in out if o.strip() != text.strip()]
@@ -449,9 +456,17 @@ def choice_hedges(text: str) -> list[str]:
         return []
     letter = match.group(1)
     other = "B" if letter != "B" else "C"
-    return [f"({letter}) or ({other})", f"({other}) or ({letter})", f"({letter}) ({other})", "(A) (B) (C) (D) (E)",
-            f"({letter})\\quad({other})", f"{letter} or {other}", f"\\text{{({letter})}} or \\text{{({other})}}",
-            f"\\boxed{{({letter}) \\text{{ or }} ({other})}}", f"$({letter})$ or $({other})$"]
+    return [
+        f"({letter}) or ({other})",
+        f"({other}) or ({letter})",
+        f"({letter}) ({other})",
+        "(A) (B) (C) (D) (E)",
+        f"({letter})\\quad({other})",
+        f"{letter} or {other}",
+        f"\\text{{({letter})}} or \\text{{({other})}}",
+        f"\\boxed{{({letter}) \\text{{ or }} ({other})}}",
+        f"$({letter})$ or $({other})$",
+    ]
 
 
 _GREEK_CASED = ("alpha", "beta", "delta", "epsilon", "theta", "lambda", "sigma", "phi", "psi", "omega", "xi")
@@ -469,7 +484,9 @@ def letter_cases(text: str) -> list[str]:
             if re.search(rf"\\{a}(?![A-Za-z])", text) and a[0].lower() + a[1:] not in ("alpha", "beta", "epsilon"):
                 out.append(re.sub(rf"\\{a}(?![A-Za-z])", lambda _, b=b: "\\" + b, text))
     if _is_latex(text) and _simple(text):
-        letters = set(re.findall(r"(?<![\\A-Za-z])([a-dfghj-zA-DF-HJ-Z])(?![A-Za-z])", re.sub(r"\\text\{[^{}]*\}", "", text)))
+        letters = set(
+            re.findall(r"(?<![\\A-Za-z])([a-dfghj-zA-DF-HJ-Z])(?![A-Za-z])", re.sub(r"\\text\{[^{}]*\}", "", text))
+        )
         for letter in sorted(letters)[:2]:
             if letter.swapcase() not in letters:
                 out.append(re.sub(rf"(?<![\\A-Za-z]){letter}(?![A-Za-z])", letter.swapcase(), text))
@@ -492,10 +509,17 @@ def unit_pairs(text: str) -> list[tuple[str, str]]:
     if not match:
         return []
     n = match.group(1)
-    return [(f"{n}\\text{{ km}}", f"{n}\\text{{ m}}"), (f"{n} \\text{{km}}", f"{n} \\text{{ m}}"),
-            (f"{n}\\text{{ hours}}", f"{n}\\text{{ minutes}}"), (f"\\${n}", f"{n}\\text{{ cents}}"),
-            (f"{n}\\text{{ m}}^2", f"{n}\\text{{ m}}^3"), (f"{n}^\\circ", f"{n}\\text{{ radians}}"),
-            (f"{n}^{{\\circ}}", f"{n} \\text{{rad}}"), (f"{n} cm", f"{n} mm"), (f"\\boxed{{{n}\\text{{ kg}}}}", f"{n}\\text{{ g}}")]
+    return [
+        (f"{n}\\text{{ km}}", f"{n}\\text{{ m}}"),
+        (f"{n} \\text{{km}}", f"{n} \\text{{ m}}"),
+        (f"{n}\\text{{ hours}}", f"{n}\\text{{ minutes}}"),
+        (f"\\${n}", f"{n}\\text{{ cents}}"),
+        (f"{n}\\text{{ m}}^2", f"{n}\\text{{ m}}^3"),
+        (f"{n}^\\circ", f"{n}\\text{{ radians}}"),
+        (f"{n}^{{\\circ}}", f"{n} \\text{{rad}}"),
+        (f"{n} cm", f"{n} mm"),
+        (f"\\boxed{{{n}\\text{{ kg}}}}", f"{n}\\text{{ g}}"),
+    ]
 
 
 def mutations(text: str) -> Iterator[tuple[str, str]]:

@@ -34,6 +34,7 @@ from vibecli.verify.structure import (
     split_top_level,
     top_level,
 )
+from vibecli.verify.units import stripped_unit, unit_spelling
 
 __all__ = [
     "Answer",
@@ -108,28 +109,7 @@ def parse_answer(text: str) -> Answer:
     loss = structure_loss(answer)
     if loss:
         raise ParseFailure(loss)
-    return _stripped_unit(answer, unicode_math(text))
-
-
-_CURRENCY = re.compile(r"\\\$|€|£|¥|(?<!\$)\$(?=\s*\d)(?![^$]*\$)")
-_CURRENCY_NAMES = {"€": "€", "£": "£", "¥": "¥"}
-
-
-def _stripped_unit(answer: Answer, text: str) -> Answer:
-    """A degree sign or a currency symbol, which normalizing removes, as the unit of a single
-    value: `90^\\circ` is 90 in `°`, `\\$5` is 5 in `$`."""
-    if answer.kind != "scalar" or answer.unit:
-        return answer
-    from vibecli.verify.expressions import TRIG_CALL
-    from vibecli.verify.normalize import DEGREES, strip_wrappers
-
-    text = strip_wrappers(text)
-    if DEGREES.search(text) and not TRIG_CALL.search(text):
-        return replace(answer, unit="°")
-    currency = _CURRENCY.search(text)
-    if currency:
-        return replace(answer, unit=_CURRENCY_NAMES.get(currency.group(), "$"))
-    return answer
+    return stripped_unit(answer, unicode_math(text))
 
 
 def _parse(text: str) -> Answer:
@@ -403,21 +383,6 @@ def _leaf(text: str) -> Answer:
     number = _number(text)
     answer = _classify(number if number is not None else _expression(text), text, percent)
     return replace(answer, unit=unit_name) if unit_name and answer.kind == "scalar" else answer
-
-
-_UNIT_SYNONYMS = {"degree": "°", "deg": "°", "\\circ": "°", "dollar": "$", "usd": "$"}
-
-
-def unit_spelling(tail: str) -> str:
-    """One spelling per unit: `\\text{ km}`, ` km` → `km`; `hours` → `hour`; `^{2}` → `^2`;
-    `degrees` → `°`. Units are not converted into each other."""
-    tail = re.sub(r"\\(?:text|textnormal|mathrm|textrm|mbox)\{([^{}]*)\}", r"\1", tail)
-    tail = re.sub(r"[{}\s]", "", tail).rstrip(".")
-    name, power, exponent = tail.partition("^")
-    if len(name) >= 4 and name.endswith("s") and not name.endswith("ss"):
-        name = name[:-1]  # `hours`, `minutes`, `cents`, `meters`
-    name = _UNIT_SYNONYMS.get(name.lower(), name)
-    return name + power + exponent
 
 
 def _expression(text: str) -> Any:

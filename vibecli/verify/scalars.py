@@ -247,9 +247,7 @@ def _refute(g: Any, p: Any, symbols: set[Any]) -> _Samples:
     """Both sides at 6 random positive points, then at one point for each pattern of signs
     (random ones beyond 4 variables). A point with a negative coordinate refutes only where
     both sides are real there: `\\log x` has no real value at -1, `|x|` and `x` have."""
-    from sympy import Symbol
-
-    from sympy import Float
+    from sympy import Float, Symbol
 
     real = {s: Symbol(s.name, real=True) for s in symbols}
     ordered = sorted(real.values(), key=lambda s: s.name)
