@@ -72,9 +72,11 @@ def test_parse_failure_is_undecided_never_a_guess() -> None:
     assert verdict.verdict == "undecided" and "prediction" in verdict.reason
 
 
-def test_positive_assumption_is_reported() -> None:
+def test_an_identity_proven_for_positive_variables_needs_the_same_real_domain() -> None:
     verdict = check_equal("\\sqrt{\\frac{1}{n}}", "\\frac{1}{\\sqrt{n}}")
-    assert verdict.verdict == "equal" and "assuming n > 0" in verdict.reason
+    assert verdict.verdict == "equal" and "wherever both are real" in verdict.reason
+    verdict = check_equal("\\log(x^2)", "2\\log x")  # log(x^2) is real at x = -1, 2 log x is not
+    assert verdict.verdict == "undecided" and "x > 0" in verdict.reason
 
 
 HOSTILE = [
