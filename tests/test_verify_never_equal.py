@@ -99,7 +99,8 @@ def _letter_cases() -> list[tuple[str, str]]:
             (f"\\frac{{\\{name}}}{{2}}", f"\\frac{{\\{upper}}}{{2}}"),
             (f"\\{upper}^2", f"\\{name}^2"),
         ]
-    pairs += [("\\frac{X}{2}", "\\frac{x}{2}"), ("\\sqrt{A}", "\\sqrt{a}"), ("X^2", "x^2")]
+    pairs += [("\\frac{X}{2}", "\\frac{x}{2}"), ("\\sqrt{A}", "\\sqrt{a}"), ("X^2", "x^2"), ("\\Gamma", "\\gamma")]
+    pairs += [("2\\gamma", "2\\Gamma")]
     return pairs
 
 
