@@ -199,3 +199,18 @@ def test_undecided_rather_than_wrong(gold: str, pred: str) -> None:
 def test_floor_of_a_variable_is_compared_not_a_checker_error() -> None:
     verdict = check_equal("\\lfloor x\\rfloor", "x")
     assert verdict.verdict == "not_equal" and "checker error" not in verdict.reason
+
+
+@pytest.mark.parametrize(
+    ("gold", "pred", "expected"),
+    [
+        ("1/3", "0.\\overline{3}", "equal"),
+        ("\\frac{1}{7}", "0.\\overline{142857}", "equal"),
+        ("\\frac{137}{110}", "1.2\\overline{45}", "equal"),
+        ("-\\frac{1}{3}", "-0.\\overline{3}", "equal"),
+        ("1/3", "0.\\overline{34}", "not_equal"),
+        ("\\frac{2}{3}", "0.\\overline{3}", "not_equal"),
+    ],
+)
+def test_a_repeating_decimal_is_its_exact_value(gold: str, pred: str, expected: str) -> None:
+    assert check_equal(gold, pred).verdict == expected

@@ -82,6 +82,7 @@ _CHOICE_NAMED = re.compile(r"\(([A-J])\)|(?<![\w\\])([A-J])[.:)](?=\s|$)|(?<=\so
 _APPROX = re.compile(r"\\approx(?![A-Za-z])")
 _EMPTY = re.compile(r"\\emptyset|\\varnothing|\\\{\s*\\\}|no (?:real )?solutions?|none", re.IGNORECASE)
 _INTEGER = re.compile(r"[+-]?\d+")
+_REPEATING = re.compile(r"([+-]?)(\d*)\.(\d*)\\overline\{(\d+)\}")
 _BASE = re.compile(r"(\d+)_\{?(\d{1,2})\}?")
 _MIXED = re.compile(r"([+-]?)(\d+)\s+(\d+)/(\d+)")  # `1 1/2`, a mixed number (`1\frac{1}{2}` is LaTeX's)
 _RATIO = re.compile(r"(?<![\\:]):(?!=)")
@@ -415,6 +416,15 @@ def _number(text: str) -> Any:
 
         value = int(mixed.group(2)) + Rational(int(mixed.group(3)), int(mixed.group(4)))
         return -value if mixed.group(1) == "-" else value
+    repeating = _REPEATING.fullmatch(text)
+    if repeating:  # `0.\\overline{3}` is exactly 1/3
+        from sympy import Rational
+
+        sign, whole, fixed, cycle = repeating.groups()
+        value = Rational(int(whole or "0")) + Rational(
+            int(fixed + cycle) - int(fixed or "0"), 10 ** len(fixed) * (10 ** len(cycle) - 1)
+        )
+        return -value if sign == "-" else value
     base = _BASE.fullmatch(text)
     if base and 2 <= int(base.group(2)) <= 36 and all(int(d, 36) < int(base.group(2)) for d in base.group(1)):
         return Integer(int(base.group(1), int(base.group(2))))
