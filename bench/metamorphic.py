@@ -399,15 +399,149 @@ def code(text: str) -> list[str]:
     return [f'__import__("os").getcwd() and {text}', f"lambda: {text}", f'exec("x = 1") or {text}']
 
 
+def absolute_values(text: str) -> list[str]:
+    """A negative number or a one-variable monomial (`-5`, `x`, `-2x`) against its absolute
+    value in each notation, and `\\sqrt{t^2}`, `\\max(t, 0)` for a variable."""
+    match = re.fullmatch(r"\s*(-\d+(?:\.\d+)?|-?\d*[a-df-hj-z])\s*", text)
+    if not match:
+        return []
+    t = match.group(1)
+    out = [f"|{t}|", f"\\left|{t}\\right|", f"\\left| {t} \\right|", f"\\lvert {t}\\rvert", f"\\mid {t} \\mid",
+           f"\\boxed{{|{t}|}}", f"$|{t}|$"]  # fmt: skip
+    if not re.fullmatch(r"-[\d.]+", t):  # a variable: its absolute value in other forms, and minus it
+        out += [f"\\sqrt{{({t})^{{2}}}}", f"\\sqrt{{{t}^2}}" if t.isalpha() else f"\\sqrt{{({t})^2}}", f"\\max({t}, 0)",
+                f"-|{t}|" if not t.startswith("-") else f"|{t[1:]}|"]  # fmt: skip
+    return out
+
+
+def rounded_scientific(text: str) -> list[str]:
+    """An integer of 7+ digits against its 6-significant-digit scientific form, each spelling."""
+    match = re.fullmatch(r"\s*(\d{7,})\s*", text)
+    if not match:
+        return []
+    digits = match.group(1)
+    power = len(digits) - 1
+    rounded = round(int(digits), -(power - 5))
+    if rounded == int(digits) or len(str(rounded)) != len(digits):
+        return []  # `1000000` is exactly `1.00000e6`; `9999999` rounds to another magnitude
+    mantissa = f"{str(rounded)[0]}.{str(rounded)[1:6]}"
+    return [
+        f"{mantissa}e{power}",
+        f"{mantissa}E{power}",
+        f"{mantissa}e+{power}",
+        f"{mantissa}\\times10^{{{power}}}",
+        f"{mantissa} \\times 10^{{{power}}}",
+        f"{mantissa}\\cdot 10^{power}",
+        f"\\boxed{{{mantissa}\\times 10^{{{power}}}}}",
+    ]
+
+
+def percent_changes(text: str) -> list[str]:
+    """`50%` against `0.5%` and `5000%` (a percent on both sides is compared as written), and any
+    number against itself with a doubled percent sign (no number)."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(\\%|%)?\s*", text)
+    if not match:
+        return []
+    number, sign = match.groups()
+    out = [f"{number}\\%\\%", f"{number}%%", f"{float(number) * 100:g}\\%\\%"]
+    if sign:
+        out += [f"{float(number) / 100:g}\\%", f"{float(number) * 100:g}\\%", f"{float(number) / 100:g} \\%"]
+    return [o for o in out if o.strip() != text.strip()]
+
+
+def choice_hedges(text: str) -> list[str]:
+    """One choice letter against hedges that name it with another: `(A) or (B)`, `(A) (B) (C) (D)`."""
+    match = re.fullmatch(r"\s*\(?([A-E])\)?\s*", text)
+    if not match:
+        return []
+    letter = match.group(1)
+    other = "B" if letter != "B" else "C"
+    return [
+        f"({letter}) or ({other})",
+        f"({other}) or ({letter})",
+        f"({letter}) ({other})",
+        "(A) (B) (C) (D) (E)",
+        f"({letter})\\quad({other})",
+        f"{letter} or {other}",
+        f"\\text{{({letter})}} or \\text{{({other})}}",
+        f"\\boxed{{({letter}) \\text{{ or }} ({other})}}",
+        f"$({letter})$ or $({other})$",
+    ]
+
+
+_GREEK_CASED = ("alpha", "beta", "delta", "epsilon", "theta", "lambda", "sigma", "phi", "psi", "omega", "xi")
+
+
+def letter_cases(text: str) -> list[str]:
+    """Each Greek letter in the other case (`\\theta` → `\\Theta`), and each one-letter Latin
+    variable of LaTeX text in the other case (not `e`, `i`, or a macro's letters)."""
+    if re.search(r"[=<>,:;]|\\(?:leq?|geq?|in|sum|prod|int|lim|sin|cos|tan|text|begin)(?![A-Za-z])", text):
+        return []  # labels, relations, bound variables and lists may rename a letter and keep the value
+    out = []
+    for name in _GREEK_CASED:
+        swapped = name.capitalize()
+        for a, b in ((name, swapped), (swapped, name)):
+            if re.search(rf"\\{a}(?![A-Za-z])", text) and a[0].lower() + a[1:] not in ("alpha", "beta", "epsilon"):
+                out.append(re.sub(rf"\\{a}(?![A-Za-z])", lambda _, b=b: "\\" + b, text))
+    if _is_latex(text) and _simple(text):
+        letters = set(
+            re.findall(r"(?<![\\A-Za-z])([a-dfghj-zA-DF-HJ-Z])(?![A-Za-z])", re.sub(r"\\text\{[^{}]*\}", "", text))
+        )
+        for letter in sorted(letters)[:2]:
+            if letter.swapcase() not in letters:
+                out.append(re.sub(rf"(?<![\\A-Za-z]){letter}(?![A-Za-z])", letter.swapcase(), text))
+    return out
+
+
+def chain_disagreements(text: str) -> list[str]:
+    """A chain of equalities that ends in the right number after a different one: `x = 8 = 7`."""
+    match = re.fullmatch(r"\s*(-?\d+)\s*", text)
+    if not match:
+        return []
+    wrong = str(int(match.group(1)) + 1)
+    t = match.group(1)
+    return [f"x = {wrong} = {t}", f"x={wrong}={t}", f"{wrong} = {t}", f"x = {t} + 1 = {t}", f"y = {wrong} = {t}"]
+
+
+def unit_pairs(text: str) -> list[tuple[str, str]]:
+    """A number with a unit on both sides, the units different: never equal."""
+    match = re.fullmatch(r"\s*(\d{1,30}(?:\.\d+)?)\s*", text)  # longer lines read as whole responses
+    if not match:
+        return []
+    n = match.group(1)
+    return [
+        (f"{n}\\text{{ km}}", f"{n}\\text{{ m}}"),
+        (f"{n} \\text{{km}}", f"{n} \\text{{ m}}"),
+        (f"{n}\\text{{ hours}}", f"{n}\\text{{ minutes}}"),
+        (f"\\${n}", f"{n}\\text{{ cents}}"),
+        (f"{n}\\text{{ m}}^2", f"{n}\\text{{ m}}^3"),
+        (f"{n}^\\circ", f"{n}\\text{{ radians}}"),
+        (f"{n}^{{\\circ}}", f"{n} \\text{{rad}}"),
+        (f"{n} cm", f"{n} mm"),
+        (f"\\boxed{{{n}\\text{{ kg}}}}", f"{n}\\text{{ g}}"),
+    ]
+
+
 def mutations(text: str) -> Iterator[tuple[str, str]]:
     """(name, mutated text) for each change of value that applies to `text`."""
     if not _simple(text) or text.count("=") > 1 or re.match(r"\(?[A-J][.)]\s", text):  # `C. x = 42` is C
         return  # a worked solution or a chain `x = 5+5+1 = 11`: the change may miss the answer
     for mutate in (digit_changes, swaps, transpose, sign_flips, drops, inequality_flips, bracket_switches,
-                   thousands_drops, conjugates, code):  # fmt: skip
+                   thousands_drops, conjugates, code, absolute_values, rounded_scientific, percent_changes,
+                   choice_hedges, letter_cases, chain_disagreements):  # fmt: skip
         for index, changed in enumerate(mutate(text)):
             if changed.strip() != text.strip():
                 yield f"{mutate.__name__}[{index}]", changed
+
+
+def _adds_unit(name: str) -> bool:
+    return name.endswith("sentences[2]")  # `17 \\text{ cm}`
+
+
+def _has_unit(text: str) -> bool:
+    """A unit (or anything but a number) on the other side: a second, different unit is no
+    respelling (`5 \\text{ cm}` against `5^\\circ` is `undecided`)."""
+    return bool(re.search(r"[A-Za-z$°€£¥%]|\\circ", text))
 
 
 def variants(cases: list[dict[str, object]]) -> Iterator[Variant]:
@@ -416,14 +550,18 @@ def variants(cases: list[dict[str, object]]) -> Iterator[Variant]:
     for index, case in enumerate(cases):
         gold, pred = str(case["gold"]), str(case["pred"])
         for name, respelled in spellings(pred):
-            yield Variant(index, "spelling", f"pred:{name}", gold, respelled)
+            if not (_adds_unit(name) and _has_unit(gold)):
+                yield Variant(index, "spelling", f"pred:{name}", gold, respelled)
         for name, respelled in spellings(gold):
-            yield Variant(index, "spelling", f"gold:{name}", respelled, pred)
+            if not (_adds_unit(name) and _has_unit(pred)):
+                yield Variant(index, "spelling", f"gold:{name}", respelled, pred)
         for side, text in (("gold", gold), ("pred", pred)):
             if side == "pred" and not case["equal"]:
                 continue
             for name, mutated in mutations(text):
                 yield Variant(index, "mutation", f"{side}:{name}", text, mutated)
-                if case["equal"]:
+                if case["equal"] and not name.startswith("percent_changes"):  # `10` is `1000%` by the percent rule
                     other = pred if side == "gold" else gold
                     yield Variant(index, "mutation", f"{side}:{name}:against-other", other, mutated)
+        for number, (with_unit, other_unit) in enumerate(unit_pairs(gold)):
+            yield Variant(index, "mutation", f"gold:unit_pairs[{number}]", with_unit, other_unit)

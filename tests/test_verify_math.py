@@ -26,7 +26,8 @@ PEER_UNDECIDED = {7}
 @pytest.mark.parametrize("case", CASES, ids=[f"{c['class']}:{c['gold']}|{c['pred']}"[:120] for c in CASES])
 def test_labelled_case(case: dict[str, object]) -> None:
     verdict = check_equal(str(case["gold"]), str(case["pred"]))
-    assert verdict.equal is case["equal"], verdict.reason
+    # `"undecided": true` marks a case vibe leaves open on purpose (`5 km` against `5 m`).
+    assert verdict.equal is (None if case.get("undecided") else case["equal"]), verdict.reason
 
 
 @pytest.mark.parametrize("case", PEER, ids=[f"{c['id']}" for c in PEER])
@@ -71,9 +72,11 @@ def test_parse_failure_is_undecided_never_a_guess() -> None:
     assert verdict.verdict == "undecided" and "prediction" in verdict.reason
 
 
-def test_positive_assumption_is_reported() -> None:
+def test_an_identity_proven_for_positive_variables_needs_the_same_real_domain() -> None:
     verdict = check_equal("\\sqrt{\\frac{1}{n}}", "\\frac{1}{\\sqrt{n}}")
-    assert verdict.verdict == "equal" and "assuming n > 0" in verdict.reason
+    assert verdict.verdict == "equal" and "wherever both are real" in verdict.reason
+    verdict = check_equal("\\log(x^2)", "2\\log x")  # log(x^2) is real at x = -1, 2 log x is not
+    assert verdict.verdict == "undecided" and "x > 0" in verdict.reason
 
 
 HOSTILE = [

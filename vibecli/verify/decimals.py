@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from fractions import Fraction
 
-_DECIMAL = re.compile(r"^([+-]?)(\d*)(?:\.(\d+))?(?:\s*(?:e|E|\\times\s*10\^|\*\s*10\^)\{?([+-]?\d+)\}?)?$")
+_DECIMAL = re.compile(r"^([+-]?)(\d*)(?:\.(\d+))?(?:\s*(?:e|E|\\(?:times|cdot)\s*10\^|\*\s*10\^)\{?([+-]?\d+)\}?)?$")
 
 
 @dataclass(frozen=True)
@@ -21,7 +21,7 @@ class DecimalLiteral:
 
 def parse_decimal(text: str) -> DecimalLiteral | None:
     """`3.14`, `-0.0025`, `.4`, `6.02e23`, `6.02 \\times 10^{23}` as written; None for integers."""
-    match = _DECIMAL.match(text.replace(" ", "") if "times" not in text else text)
+    match = _DECIMAL.match(re.sub(r"\s+(?![a-z])", "", text))
     if not match or not (match.group(2) or match.group(3)):
         return None
     sign, whole, fraction, exponent = match.groups()

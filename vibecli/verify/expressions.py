@@ -24,6 +24,7 @@ TRIG_CALL = re.compile(rf"\\?(?:{'|'.join(_TRIG)})(?![a-z])")
 _NAME_BEFORE_FUNCTION = re.compile(
     rf"(?<![A-Za-z\\])([A-Za-z]{{1,2}})({'|'.join(sorted(FUNCTIONS, key=len, reverse=True))})(?=\s*\()"
 )
+_LONE_GAMMA = re.compile(r"\\Gamma(?![A-Za-z])(?!\s*(?:\(|\\left\())")
 _DECIMAL_IN_TEXT = re.compile(r"(?<![\w.])(\d*)\.(\d+)(?![\w.])")  # `0.5`, `.5`
 
 
@@ -76,12 +77,21 @@ def to_sympy(text: str) -> Any:
 
 def _latex(text: str) -> Any:
     from latex2sympy2_extended import NormalizationConfig, latex2sympy
+    from latex2sympy2_extended.latex2sympy2 import ConversionConfig
 
     config = NormalizationConfig(
         basic_latex=True, units=True, malformed_operators=True, nits=True, boxed="all", equations=False
     )
+    if _LONE_GAMMA.search(text):  # the parser reads it as Euler's constant, the same as `\\gamma`
+        raise ParseFailure("a capital Gamma that is not the gamma function")
     degrees = "\\circ" in text and TRIG_CALL.search(text) is not None
     try:
-        return latex2sympy(text, convert_degrees=degrees, normalization_config=config)
+        # Case is kept: `\\Theta` is not `\\theta`, nor `X` `x`.
+        return latex2sympy(
+            text,
+            convert_degrees=degrees,
+            normalization_config=config,
+            conversion_config=ConversionConfig(lowercase_symbols=False),
+        )
     except Exception as exc:  # the ANTLR parser raises many types; any of them means "not readable"
         raise ParseFailure(f"cannot parse LaTeX: {str(exc).splitlines()[0][:120]}") from None

@@ -45,7 +45,7 @@ _CLEANUPS = [
     (re.compile(r"\\text\{\s*(?:percent|pct|percentage)\s*\}|(?<=[\d}\s])(?:percent|pct|percentage)\b"), "%"),
     (re.compile(r"\s+%"), "%"),
 ]
-_DEGREES = re.compile(r"\^\s*\{?\\circ\}?|\\degree\b|\^\s*\{\s*\\text\{\s*o\s*\}\s*\}")
+DEGREES = re.compile(r"\^\s*\{?\\circ\}?|\\degree\b|\^\s*\{\s*\\text\{\s*o\s*\}\s*\}")
 # Fallback when the text is not well-formed LaTeX: spacing macros, never the row break `\\\\`.
 _SPACING = re.compile(r"(?<!\\)\\(?:[,;!: ]|q?quad\b)|~")
 _SIZING = re.compile(r"\\left\b|\\right\b|\\[Bb]igg?[lr]?\b|\\displaystyle\b")
@@ -153,8 +153,8 @@ def degrees(text: str) -> str:
     from vibecli.verify.expressions import TRIG_CALL
 
     if TRIG_CALL.search(text):
-        return _DEGREES.sub(lambda _: "^{\\circ}", text)
-    return _DEGREES.sub("", text)
+        return DEGREES.sub(lambda _: "^{\\circ}", text)
+    return DEGREES.sub("", text)
 
 
 def despaced(text: str) -> str:

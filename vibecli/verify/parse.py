@@ -34,6 +34,7 @@ from vibecli.verify.structure import (
     split_top_level,
     top_level,
 )
+from vibecli.verify.units import stripped_unit, unit_spelling
 
 __all__ = [
     "Answer",
@@ -62,6 +63,7 @@ class Answer:
     label: str = ""  # the normalized name in `x = 5`, `(p, q) = (3, 2)`, `AB = 4`
     label_source: str = ""  # the name as written, to read `y = 2x + 1` back as an equation
     braces: bool = False  # a list written as a set: `\{1, 2\}`
+    unit: str = ""  # the unit written after a value (`km`, `m^2`, `°`, `$`), one spelling per unit
 
     def show(self) -> str:
         prefix = f"{self.label} = " if self.label else ""
@@ -76,9 +78,11 @@ class Answer:
 
 
 _CHOICE = re.compile(r"^\(?\s*([A-J])\s*\)?[.:]?$|^\(?([A-J])[.:)]\s+\S")  # `C`, `(C)`, `C. x = 42`
+_CHOICE_NAMED = re.compile(r"\(([A-J])\)|(?<![\w\\])([A-J])[.:)](?=\s|$)|(?<=\sor\s)([A-J])$")
 _APPROX = re.compile(r"\\approx(?![A-Za-z])")
 _EMPTY = re.compile(r"\\emptyset|\\varnothing|\\\{\s*\\\}|no (?:real )?solutions?|none", re.IGNORECASE)
 _INTEGER = re.compile(r"[+-]?\d+")
+_REPEATING = re.compile(r"([+-]?)(\d*)\.(\d*)\\overline\{(\d+)\}")
 _BASE = re.compile(r"(\d+)_\{?(\d{1,2})\}?")
 _MIXED = re.compile(r"([+-]?)(\d+)\s+(\d+)/(\d+)")  # `1 1/2`, a mixed number (`1\frac{1}{2}` is LaTeX's)
 _RATIO = re.compile(r"(?<![\\:]):(?!=)")
@@ -106,7 +110,7 @@ def parse_answer(text: str) -> Answer:
     loss = structure_loss(answer)
     if loss:
         raise ParseFailure(loss)
-    return answer
+    return stripped_unit(answer, unicode_math(text))
 
 
 def _parse(text: str) -> Answer:
@@ -115,8 +119,13 @@ def _parse(text: str) -> Answer:
         raise ParseFailure("empty answer")
     if _EMPTY.fullmatch(text):
         return Answer("list", (), text, braces=True)
+    if text.lower() in ("yes", "no"):
+        return Answer("text", text.lower(), text)  # `no` is the word, not the product n·o
     choice = _CHOICE.match(text)
     if choice:
+        letters = dict.fromkeys([choice.group(1) or choice.group(2), *_choices_named(text[choice.end() - 1 :])])
+        if len(letters) > 1:  # `(A) or (B)`, `(A) (B) (C) (D)`: a hedge names every choice it gives
+            return Answer("list", tuple(Answer("choice", letter, letter) for letter in letters), text)
         return Answer("choice", choice.group(1) or choice.group(2), text)
     approximately = split_at(text, _APPROX)
     if len(approximately) == 2 and (decimal := parse_decimal(approximately[1])) is not None:
@@ -128,6 +137,11 @@ def _parse(text: str) -> Answer:
     if len(items) > 1:
         return _list([_parse(item) for item in items], text)
     return _labelled(text) or _single(text)
+
+
+def _choices_named(text: str) -> list[str]:
+    """The choice letters named after the first one: `(B)` in `(A) or (B)`."""
+    return [next(g for g in m.groups() if g) for m in _CHOICE_NAMED.finditer(text)]
 
 
 def _approximated(exact: Answer, decimal: DecimalLiteral, source: str) -> Answer:
@@ -179,7 +193,11 @@ def _labelled(text: str) -> Answer | None:
     name, value = parts[0], parts[-1]
     if not name or not value:
         raise ParseFailure(f"'{text}' has an empty side")
+    if len(parts) > 2:
+        _check_chain(parts[1:] if is_label(name) else parts, text)
     if not is_label(name):
+        if len(parts) == 2 and is_single_symbol(value) and not _mentions(name, value):
+            return _labelled(f"{value} = {name}")  # `5 = x` is `x = 5`
         return _parse(value) if len(parts) > 2 else _stated_value(name, value)
     if len(parts) == 2 and is_single_symbol(name) and _mentions(value, name):
         return None  # `x = 2x - 5`: an equation in x, not a value for it
@@ -188,6 +206,35 @@ def _labelled(text: str) -> Answer | None:
     if answer.kind == "list" and not answer.braces:  # `x = \pm 3`: each value is an x
         return replace(answer, value=tuple(replace(i, label=label, label_source=name) for i in answer.value))
     return replace(answer, label=label, label_source=name)
+
+
+def _check_chain(parts: list[str], text: str) -> None:
+    """`x = 5 + 5 + 1 = 11` may be read as its last value only when every constant in the chain
+    is that value (a decimal to its last digit, as after `\\approx`): `x = 7 = 6` is refused,
+    never read as 6."""
+    from sympy import Rational
+
+    constants = []
+    for part in parts:
+        try:
+            answer = _parse(part)
+        except ParseFailure:
+            continue
+        if answer.kind == "scalar" and not getattr(answer.value, "free_symbols", True):
+            constants.append(answer)
+    last = constants[-1] if constants else None
+    for answer in constants[:-1]:
+        assert last is not None
+        difference = answer.value.doit() - last.value.doit()
+        if difference.is_Rational:  # exact values compare exactly: `10^{40} + 1` is not `10^{40}`
+            if difference != 0:
+                raise ParseFailure(f"'{text[:60]}' states two different values")
+            continue
+        gap = abs(difference.evalf(30))
+        places = [a.decimal.places for a in (answer, last) if a.decimal is not None]
+        limit = Rational(10) ** (-min(places)) if places else 1e-20 * (1 + abs(last.value.evalf(30)))
+        if not (gap.is_number and gap.is_comparable and gap < limit):
+            raise ParseFailure(f"'{text[:60]}' states two different values")
 
 
 def _stated_value(left: str, right: str) -> Answer | None:
@@ -207,7 +254,10 @@ def _stated_value(left: str, right: str) -> Answer | None:
         return None if re.search(r"[A-Za-z]", re.sub(r"\\[A-Za-z]+", "", left)) else stated
     if not hasattr(computed, "free_symbols") or computed.free_symbols:
         return None
-    gap = abs((computed.doit() - stated.value).evalf(30))
+    difference = computed.doit() - stated.value
+    gap = abs(difference.evalf(30))
+    if difference.is_Rational and difference != 0:
+        raise ParseFailure(f"'{left} = {right}' states two different values")
     if not (gap.is_number and gap.is_comparable and gap <= 1e-20 * (1 + abs(stated.value.evalf(30)))):
         raise ParseFailure(f"'{left} = {right}' states two different values")
     return stated
@@ -314,9 +364,12 @@ def _ratio(text: str) -> Answer:
 def _leaf(text: str) -> Answer:
     percent = text.endswith("%")
     text = text.removesuffix("%").strip()
+    if "%" in text:
+        raise ParseFailure(f"'{text[:60]}%' has a percent sign that is not after a number")  # `500%%`
+    unit_name = ""
     unit = _UNIT.match(text)
     if unit and not words(unit.group(1)) and _is_unit(text[unit.end(1) :]):
-        text = unit.group(1).strip()
+        text, unit_name = unit.group(1).strip(), unit_spelling(text[unit.end(1) :])
     variants = expand_plus_minus(text)
     if len(variants) > 1:
         return Answer("list", tuple(_leaf(v + ("%" if percent else "")) for v in variants), text)
@@ -327,9 +380,10 @@ def _leaf(text: str) -> Answer:
         from sympy import Rational
 
         value = Rational(decimal.value.numerator, decimal.value.denominator)
-        return Answer("scalar", value, text, percent=percent, decimal=decimal)
+        return Answer("scalar", value, text, percent=percent, decimal=decimal, unit=unit_name)
     number = _number(text)
-    return _classify(number if number is not None else _expression(text), text, percent)
+    answer = _classify(number if number is not None else _expression(text), text, percent)
+    return replace(answer, unit=unit_name) if unit_name and answer.kind == "scalar" else answer
 
 
 def _expression(text: str) -> Any:
@@ -362,6 +416,15 @@ def _number(text: str) -> Any:
 
         value = int(mixed.group(2)) + Rational(int(mixed.group(3)), int(mixed.group(4)))
         return -value if mixed.group(1) == "-" else value
+    repeating = _REPEATING.fullmatch(text)
+    if repeating:  # `0.\\overline{3}` is exactly 1/3
+        from sympy import Rational
+
+        sign, whole, fixed, cycle = repeating.groups()
+        value = Rational(int(whole or "0")) + Rational(
+            int(fixed + cycle) - int(fixed or "0"), 10 ** len(fixed) * (10 ** len(cycle) - 1)
+        )
+        return -value if sign == "-" else value
     base = _BASE.fullmatch(text)
     if base and 2 <= int(base.group(2)) <= 36 and all(int(d, 36) < int(base.group(2)) for d in base.group(1)):
         return Integer(int(base.group(1), int(base.group(2))))
