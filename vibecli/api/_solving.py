@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import threading
 from collections.abc import Iterator, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from vibecli.config import Config, load_config, with_overrides
@@ -29,6 +28,7 @@ from vibecli.reasoning.solve import (
 if TYPE_CHECKING:
     from vibecli.engine.backend import Backend
     from vibecli.prompting.templates import PromptTemplate, Templates
+    from vibecli.verify.code_tests import ReadTests
 
 SolveEvent = ThinkingDelta | AnswerDelta | Notice | SolveResult
 
@@ -55,7 +55,7 @@ def _template(config: Config, problem: str, templates: Templates) -> PromptTempl
     return pick_template(config.mode, problem, templates, make_terminal())
 
 
-def _checked(result: SolveResult, expected: str | None, tests: Path | None) -> SolveResult:
+def _checked(result: SolveResult, expected: str | None, tests: ReadTests | None) -> SolveResult:
     """The verdict of `expected` / `tests` attached, as `vibe solve --expected/--tests` does."""
     from vibecli.verify.solution import check_against_expected, check_against_tests
 
@@ -70,7 +70,7 @@ def _checked(result: SolveResult, expected: str | None, tests: Path | None) -> S
 
 def solve_events(
     engine: Backend, config: Config, templates: Templates, problem: str, *, expected: str | None = None,
-    tests: Path | None = None, starter_code: str | None = None, cancel: threading.Event | None = None,
+    tests: ReadTests | None = None, starter_code: str | None = None, cancel: threading.Event | None = None,
 ) -> Iterator[SolveEvent]:  # fmt: skip
     """Thinking and answer deltas as the model writes, then the `SolveResult` (checked when asked)."""
     template = _template(config, problem, templates)
@@ -84,7 +84,7 @@ def solve_events(
 
 def samples_result(
     engine: Backend, config: Config, templates: Templates, problem: str, k: int, *, expected: str | None = None,
-    tests: Path | None = None, starter_code: str | None = None,
+    tests: ReadTests | None = None, starter_code: str | None = None,
 ) -> SamplesResult:  # fmt: skip
     """K samples in one batch and their vote, as `vibe solve --samples K` runs them."""
     from vibecli.verify.math import check_many, math_pool

@@ -93,19 +93,32 @@ def verify_math(gold: str, pred: str, *, timeout: float = DEFAULT_TIMEOUT_S) -> 
 
 
 def verify_code(
-    solution: str, tests: Tests | str, *, timeout: float = 6.0, memory: int = 1024,
-    float_tolerance: float | None = None, entry_point: str | None = None, require_isolation: bool = True,
+    solution: str, tests: Tests, *, timeout: float = 6.0, memory: int = 1024, float_tolerance: float | None = None,
+    entry_point: str | None = None, require_isolation: bool = True, budget: float | None = None,
 ) -> CodeVerdict:  # fmt: skip
     """Run `solution` (a program, or a model response: its last code block) against `tests` in the sandbox.
 
     `tests` is Python assert source (a `str`), a list of `{"input": …, "output": …}` stdin/stdout
-    cases, or a `pathlib.Path` to a tests file (.py, .jsonl, .yaml). `timeout` is per test (wall and
-    CPU seconds), `memory` in MB for the whole check.
+    cases, APPS's `{"inputs": [...], "outputs": [...]}`, a Hugging Face column's dict of lists, JSON
+    or JSONL text of these, a NumPy array of cases, or a `pathlib.Path` to a tests file (.py, .jsonl,
+    .json, .yaml). Tests that hold no test (no assert, no check call, no cases) raise `UsageError`.
+    `timeout` is per test (wall and CPU seconds); `budget`, when given, caps the whole check in
+    seconds: cases not started by then are not run and count as failed. `memory` is in MB for the
+    whole check.
     """
     _positive("timeout", timeout)
     _positive("memory", memory)
+    if budget is not None:
+        _positive("budget", budget)
     _text("solution", solution)
+    if tests is None or isinstance(tests, bool | int | float | bytes):
+        raise UsageError(f"tests must be assert source, cases or a Path, not {type(tests).__name__}")
+    tolerance_ok = isinstance(float_tolerance, int | float) and not isinstance(float_tolerance, bool)
+    if float_tolerance is not None and not (tolerance_ok and 0 <= float_tolerance < math.inf):
+        raise UsageError(f"float_tolerance must be a number at least 0, not {float_tolerance!r}")
+    if entry_point is not None:
+        _text("entry_point", entry_point)
     if isinstance(tests, Path) and not tests.is_file():
         raise UsageError(f"tests file {tests} does not exist")
     return check_code(solution, tests, timeout_s=timeout, memory_mb=int(memory), float_tolerance=float_tolerance,
-                      entry_point=entry_point, require_isolation=require_isolation)  # fmt: skip
+                      entry_point=entry_point, require_isolation=bool(require_isolation), budget_s=budget)  # fmt: skip

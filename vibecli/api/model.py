@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 from vibecli.api import _solving
 from vibecli.api._solving import SamplesResult, SolveEvent, SolveResult
 from vibecli.errors import UsageError
+from vibecli.verify.code_check import Tests
+from vibecli.verify.code_tests import ReadTests, read_tests
 
 if TYPE_CHECKING:
     from vibecli.config import Config
@@ -70,7 +72,7 @@ class Model:
     def stream(
         self, problem: str, *, mode: str | None = None, max_tokens: int | None = None,
         think_budget: int | None = None, temperature: float | None = None, top_p: float | None = None,
-        seed: int | None = None, expected: str | None = None, tests: str | Path | None = None,
+        seed: int | None = None, expected: str | None = None, tests: Tests | None = None,
         starter_code: str | None = None, cancel: threading.Event | None = None,
     ) -> Iterator[SolveEvent]:  # fmt: skip
         """`ThinkingDelta`s and `AnswerDelta`s as the model writes (a `Notice` first when
@@ -78,7 +80,7 @@ class Model:
         config = self._settings(mode=mode, max_tokens=max_tokens, think_budget=think_budget, temperature=temperature,
                                 top_p=top_p, seed=seed)  # fmt: skip
         text = _problem(problem)
-        tests_file = _tests_file(tests)
+        tests_file = _tests(tests)
         with self._turn() as engine:
             yield from _solving.solve_events(engine, config, self._templates, text, expected=expected, tests=tests_file,
                                              starter_code=starter_code, cancel=cancel)  # fmt: skip
@@ -86,11 +88,12 @@ class Model:
     def solve(
         self, problem: str, *, mode: str | None = None, max_tokens: int | None = None,
         think_budget: int | None = None, temperature: float | None = None, top_p: float | None = None,
-        seed: int | None = None, expected: str | None = None, tests: str | Path | None = None,
+        seed: int | None = None, expected: str | None = None, tests: Tests | None = None,
         starter_code: str | None = None,
     ) -> SolveResult:  # fmt: skip
-        """Solve one problem. With `expected` (a gold answer) or `tests` (a tests file, as
-        `vibe solve --tests`), `result.check` holds the verdict."""
+        """Solve one problem. With `expected` (a gold answer) or `tests`, `result.check` holds the
+        verdict. `tests` is a tests file (a `Path`, or a string naming an existing file, as `vibe
+        solve --tests`), or anything `verify_code` reads: a string that names no file is assert source."""
         events = self.stream(problem, mode=mode, max_tokens=max_tokens, think_budget=think_budget,
                              temperature=temperature, top_p=top_p, seed=seed, expected=expected, tests=tests,
                              starter_code=starter_code)  # fmt: skip
@@ -102,7 +105,7 @@ class Model:
     def samples(
         self, problem: str, k: int, *, mode: str | None = None, max_tokens: int | None = None,
         think_budget: int | None = None, temperature: float | None = None, top_p: float | None = None,
-        seed: int | None = None, expected: str | None = None, tests: str | Path | None = None,
+        seed: int | None = None, expected: str | None = None, tests: Tests | None = None,
     ) -> SamplesResult:  # fmt: skip
         """K samples in one batch (seeds SEED, SEED+1, …); the majority answer by math equivalence
         wins (in code mode with `tests`, the first sample that passes them)."""
@@ -110,7 +113,7 @@ class Model:
             raise UsageError(f"k must be a positive integer, not {k!r}")
         config = self._settings(mode=mode, max_tokens=max_tokens, think_budget=think_budget, temperature=temperature,
                                 top_p=top_p, seed=seed)  # fmt: skip
-        text, tests_file = _problem(problem), _tests_file(tests)
+        text, tests_file = _problem(problem), _tests(tests)
         with self._turn() as engine:
             return _solving.samples_result(engine, config, self._templates, text, k, expected=expected,
                                            tests=tests_file)  # fmt: skip
@@ -139,13 +142,19 @@ def _problem(problem: object) -> str:
     return problem.strip()
 
 
-def _tests_file(tests: str | Path | None) -> Path | None:
+def _tests(tests: object) -> ReadTests | None:
+    """`tests` read up front: a `Path` or a string naming an existing file is that tests file; any
+    other string is assert source (or JSON text of cases), as `verify_code` reads it; lists and
+    mappings are cases. Tests that hold no test are a `UsageError` before anything is generated."""
     if tests is None:
         return None
-    path = Path(tests)
-    if not path.is_file():
-        raise UsageError(f"tests file {path} does not exist")
-    return path
+    if isinstance(tests, Path) and not tests.is_file():
+        raise UsageError(f"tests file {tests} does not exist")
+    if isinstance(tests, str) and "\n" not in tests and len(tests) < 4096 and Path(tests).is_file():
+        tests = Path(tests)
+    if isinstance(tests, bool | int | float | bytes):
+        raise UsageError(f"tests must be a tests file, assert source or cases, not {type(tests).__name__}")
+    return read_tests(tests)
 
 
 def load(
