@@ -148,3 +148,31 @@ def test_vibe_verify_code_refuses_tests_files_with_no_test(tmp_path: Path) -> No
     apps.write_text(json.dumps({"inputs": ["2 3\n"], "outputs": ["5\n"]}))
     result = runner.invoke(app, ["verify", "code", str(solution), "--tests", str(apps)])
     assert result.exit_code == 1 and "0/1 passed" in result.output
+
+
+def test_a_budget_caps_the_whole_check() -> None:
+    cases = [{"input": str(i), "output": str(i)} for i in range(6)]
+    verdict = vibecli.verify_code("while True:\n    pass\n", cases, timeout=0.5, budget=1.0)
+    assert [t.index for t in verdict.tests] == [1, 2, 3, 4, 5, 6]
+    assert all(t.verdict == "time_limit" for t in verdict.tests)
+    assert verdict.tests[-1].detail.startswith("not run: the 1s budget was spent")
+    echo = vibecli.verify_code("print(input())", cases, timeout=5, budget=120)
+    assert echo.ok and echo.total == 6
+
+
+def test_code_reward_gives_each_completion_a_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    import vibecli.rewards as rewards
+
+    monkeypatch.setattr(rewards, "CODE_TIMEOUT_S", 0.5)
+    monkeypatch.setattr(rewards, "CODE_BUDGET_S", 1.0)
+    seen: list[vibecli.CodeVerdict] = []
+
+    def spy(*args: object, **kwargs: object) -> vibecli.CodeVerdict:
+        seen.append(vibecli.verify_code(*args, **kwargs))  # type: ignore[arg-type]
+        return seen[-1]
+
+    monkeypatch.setattr(rewards, "verify_code", spy)
+    cases = [{"input": str(i), "output": str(i)} for i in range(8)]
+    hang = "<think>…</think>\n```python\nwhile True:\n    pass\n```"
+    assert code_reward([hang], tests=[cases]) == [0.0]
+    assert seen[-1].tests[-1].detail.startswith("not run")  # the rest of the cases were not run

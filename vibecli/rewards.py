@@ -41,7 +41,7 @@ __all__ = ["code_reward", "compute_score", "math_answer", "math_reward"]
 
 MATH_TIMEOUT_S = 5.0  # per comparison
 CODE_TIMEOUT_S = 6.0  # per test
-CODE_BUDGET_S = 15.0  # per completion, all its tests together: tests not started by then fail
+CODE_BUDGET_S = 30.0  # per completion, all its tests together (each case also pays ~0.1-0.2 s of sandbox start-up)
 GOLD_COLUMNS = ("solution", "answer", "ground_truth")
 
 

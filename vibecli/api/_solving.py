@@ -13,6 +13,7 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from vibecli.config import Config, load_config, with_overrides
+from vibecli.errors import ConfigError
 from vibecli.reasoning.samples import SamplesResult, solve_samples
 from vibecli.reasoning.solve import (
     AnswerDelta,
@@ -36,8 +37,18 @@ __all__ = ["AnswerDelta", "Notice", "SamplesResult", "SolveEvent", "SolveResult"
 
 
 def settings(base: Config | None = None, **given: Any) -> Config:
-    """The user's config (file, then VIBE_* variables) with `given` on top, validated as flags are."""
-    return with_overrides(base if base is not None else load_config(), **given)
+    """The user's config (file, then VIBE_* variables) with `given` on top, validated as flags are
+    but named as the Python parameters are (`max_tokens must be at least 1`)."""
+    from vibecli.api._arguments import settings as checked
+    from vibecli.config import flag_name
+
+    try:
+        return with_overrides(base if base is not None else load_config(), **checked(given))
+    except ConfigError as exc:
+        message = str(exc)
+        for key in given:
+            message = message.replace(flag_name(key), key)
+        raise type(exc)(message) from None
 
 
 def load_engine(config: Config) -> Backend:

@@ -16,6 +16,7 @@ import threading
 from collections.abc import Iterable
 from pathlib import Path
 
+from vibecli.api import _arguments
 from vibecli.errors import UsageError
 from vibecli.verify.code_check import CodeVerdict, Tests, check_code
 from vibecli.verify.math import DEFAULT_TIMEOUT_S, check_many, math_pool
@@ -54,17 +55,6 @@ class _ThreadPools(threading.local):
 _pools = _ThreadPools()  # per thread: a pool's workers die with the thread that started them
 
 
-def _positive(name: str, value: float) -> None:
-    if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
-        raise UsageError(f"{name} must be a positive number, not {value!r}")
-
-
-def _text(name: str, value: object) -> str:
-    if not isinstance(value, str):
-        raise UsageError(f"{name} must be a string, not {type(value).__name__}")
-    return value
-
-
 def verify_math_many(
     pairs: Iterable[tuple[str, str]], *, workers: int = DEFAULT_WORKERS, timeout: float = DEFAULT_TIMEOUT_S
 ) -> list[MathVerdict]:
@@ -73,9 +63,9 @@ def verify_math_many(
     Either side may be a bare answer, a `\\boxed{}` answer or a whole response: the answer it
     commits to is compared. Each comparison gets at most `timeout` seconds.
     """
-    _positive("workers", workers)
-    _positive("timeout", timeout)
-    jobs = [(_text("gold", gold), _text("pred", pred)) for gold, pred in pairs]
+    _arguments.count("workers", workers)
+    _arguments.seconds("timeout", timeout)
+    jobs = _arguments.pairs(pairs)
     if not jobs:
         return []
     pool = _pools.get(int(workers))
@@ -89,7 +79,8 @@ def verify_math_many(
 
 def verify_math(gold: str, pred: str, *, timeout: float = DEFAULT_TIMEOUT_S) -> MathVerdict:
     """Is `pred` mathematically equal to `gold`? `equal`, `not_equal` or `undecided`, with the reason."""
-    return verify_math_many([(gold, pred)], workers=1, timeout=timeout)[0]
+    return verify_math_many([(_arguments.text("gold", gold), _arguments.text("pred", pred))], workers=1,
+                            timeout=timeout)[0]  # fmt: skip
 
 
 def verify_code(
@@ -106,18 +97,18 @@ def verify_code(
     seconds: cases not started by then are not run and count as failed. `memory` is in MB for the
     whole check.
     """
-    _positive("timeout", timeout)
-    _positive("memory", memory)
+    _arguments.seconds("timeout", timeout)
+    _arguments.count("memory", memory)
     if budget is not None:
-        _positive("budget", budget)
-    _text("solution", solution)
+        _arguments.seconds("budget", budget)
+    _arguments.text("solution", solution)
     if tests is None or isinstance(tests, bool | int | float | bytes):
         raise UsageError(f"tests must be assert source, cases or a Path, not {type(tests).__name__}")
     tolerance_ok = isinstance(float_tolerance, int | float) and not isinstance(float_tolerance, bool)
     if float_tolerance is not None and not (tolerance_ok and 0 <= float_tolerance < math.inf):
         raise UsageError(f"float_tolerance must be a number at least 0, not {float_tolerance!r}")
     if entry_point is not None:
-        _text("entry_point", entry_point)
+        _arguments.text("entry_point", entry_point)
     if isinstance(tests, Path) and not tests.is_file():
         raise UsageError(f"tests file {tests} does not exist")
     return check_code(solution, tests, timeout_s=timeout, memory_mb=int(memory), float_tolerance=float_tolerance,

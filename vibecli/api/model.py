@@ -9,7 +9,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from vibecli.api import _solving
+from vibecli.api import _arguments, _solving
 from vibecli.api._solving import SamplesResult, SolveEvent, SolveResult
 from vibecli.errors import UsageError
 from vibecli.verify.code_check import Tests
@@ -67,7 +67,9 @@ class Model:
         return self._engine
 
     def _settings(self, **given: Any) -> Config:
-        return _solving.settings(self._config, **given)
+        config = _solving.settings(self._config, **given)
+        _known_mode(given.get("mode"), self._templates)
+        return config
 
     def stream(
         self, problem: str, *, mode: str | None = None, max_tokens: int | None = None,
@@ -79,10 +81,10 @@ class Model:
         `max_tokens` had to be capped), then the `SolveResult`. Setting `cancel` stops generating."""
         config = self._settings(mode=mode, max_tokens=max_tokens, think_budget=think_budget, temperature=temperature,
                                 top_p=top_p, seed=seed)  # fmt: skip
-        text = _problem(problem)
+        text, gold = _problem(problem), _expected(expected)
         tests_file = _tests(tests)
         with self._turn() as engine:
-            yield from _solving.solve_events(engine, config, self._templates, text, expected=expected, tests=tests_file,
+            yield from _solving.solve_events(engine, config, self._templates, text, expected=gold, tests=tests_file,
                                              starter_code=starter_code, cancel=cancel)  # fmt: skip
 
     def solve(
@@ -109,13 +111,12 @@ class Model:
     ) -> SamplesResult:  # fmt: skip
         """K samples in one batch (seeds SEED, SEED+1, …); the majority answer by math equivalence
         wins (in code mode with `tests`, the first sample that passes them)."""
-        if not isinstance(k, int) or k < 1:
-            raise UsageError(f"k must be a positive integer, not {k!r}")
+        _arguments.count("k", k)
         config = self._settings(mode=mode, max_tokens=max_tokens, think_budget=think_budget, temperature=temperature,
                                 top_p=top_p, seed=seed)  # fmt: skip
-        text, tests_file = _problem(problem), _tests(tests)
+        text, gold, tests_file = _problem(problem), _expected(expected), _tests(tests)
         with self._turn() as engine:
-            return _solving.samples_result(engine, config, self._templates, text, k, expected=expected,
+            return _solving.samples_result(engine, config, self._templates, text, k, expected=gold,
                                            tests=tests_file)  # fmt: skip
 
     def batch(
@@ -125,15 +126,25 @@ class Model:
     ) -> Iterator[tuple[int, SolveResult]]:  # fmt: skip
         """`(index, SolveResult)` for each problem as it finishes (not in order), up to `concurrency`
         at once through the continuous batch. `expected[i]`, when given, checks problem i."""
-        texts = [_problem(p) for p in problems]
-        if expected is not None and len(expected) != len(texts):
-            raise UsageError(f"expected has {len(expected)} answers for {len(texts)} problems")
-        if not isinstance(concurrency, int) or concurrency < 1:
-            raise UsageError(f"concurrency must be a positive integer, not {concurrency!r}")
+        texts = [_problem(p) for p in _arguments.problems(problems)]
+        if expected is not None:
+            expected = [_expected(gold) for gold in _arguments.problems(expected)]
+            if len(expected) != len(texts):
+                raise UsageError(f"expected has {len(expected)} answers for {len(texts)} problems")
+        _arguments.count("concurrency", concurrency)
         config = self._settings(mode=mode, max_tokens=max_tokens, temperature=temperature, top_p=top_p, seed=seed)
         with self._turn() as engine:
             yield from _solving.batch_results(engine, config, self._templates, texts, expected=expected,
                                               concurrency=concurrency)  # fmt: skip
+
+
+def _expected(expected: object) -> str | None:
+    return None if expected is None else _arguments.answer("expected", expected)
+
+
+def _known_mode(mode: object, templates: Templates) -> None:
+    if mode is not None and mode != "auto" and mode not in templates and mode not in templates.invalid:
+        raise UsageError(f"mode must be auto or one of {', '.join(sorted(templates))}, not {mode!r}")
 
 
 def _problem(problem: object) -> str:
@@ -174,4 +185,5 @@ def load(
                                api_key=api_key, mode=mode, max_tokens=max_tokens, think_budget=think_budget,
                                temperature=temperature, top_p=top_p, seed=seed)  # fmt: skip
     templates = load_templates()
+    _known_mode(mode, templates)
     return Model(_solving.load_engine(config), config, templates)
