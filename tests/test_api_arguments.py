@@ -4,6 +4,7 @@ parameter, never a raw traceback, a silent wrong result or a failure on first us
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -76,3 +77,15 @@ def test_bad_model_arguments_are_usage_errors(
 def test_a_number_is_an_expected_answer(model: vibecli.Model) -> None:
     result = model.solve("What is 2 + 3?", expected=5, max_tokens=64, seed=0)
     assert result.check is not None and result.check.record["expected"] == "5"
+
+
+def test_solve_reads_tests_as_a_file_or_as_verify_code_does(model: vibecli.Model, tmp_path: Path) -> None:
+    asserts = "assert add(2, 3) == 5\n"
+    file = tmp_path / "t.py"
+    file.write_text(asserts)
+    for tests in (asserts, file, str(file), [{"input": "2 3", "output": "5"}], '{"inputs": ["2 3"], "outputs": ["5"]}'):
+        result = model.solve("What is 2 + 3?", tests=tests, max_tokens=64, seed=0)
+        assert result.check is not None and result.check.kind == "code" and result.check.record["total"] == 1, tests
+    for no_test in ("x = 1", "", "{}", str(tmp_path / "typo.py"), "tests/missing.jsonl"):
+        with pytest.raises(UsageError):
+            model.solve("What is 2 + 3?", tests=no_test, max_tokens=64)

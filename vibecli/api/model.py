@@ -153,6 +153,9 @@ def _problem(problem: object) -> str:
     return problem.strip()
 
 
+TESTS_SUFFIXES = (".py", ".jsonl", ".json", ".yaml", ".yml")
+
+
 def _tests(tests: object) -> ReadTests | None:
     """`tests` read up front: a `Path` or a string naming an existing file is that tests file; any
     other string is assert source (or JSON text of cases), as `verify_code` reads it; lists and
@@ -161,8 +164,11 @@ def _tests(tests: object) -> ReadTests | None:
         return None
     if isinstance(tests, Path) and not tests.is_file():
         raise UsageError(f"tests file {tests} does not exist")
-    if isinstance(tests, str) and "\n" not in tests and len(tests) < 4096 and Path(tests).is_file():
-        tests = Path(tests)
+    if isinstance(tests, str) and "\n" not in tests.strip() and len(tests) < 4096:
+        if Path(tests.strip()).is_file():
+            tests = Path(tests.strip())
+        elif tests.strip().endswith(TESTS_SUFFIXES):
+            raise UsageError(f"tests file {tests.strip()} does not exist")
     if isinstance(tests, bool | int | float | bytes):
         raise UsageError(f"tests must be a tests file, assert source or cases, not {type(tests).__name__}")
     return read_tests(tests)
