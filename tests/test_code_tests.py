@@ -175,4 +175,19 @@ def test_code_reward_gives_each_completion_a_budget(monkeypatch: pytest.MonkeyPa
     cases = [{"input": str(i), "output": str(i)} for i in range(8)]
     hang = "<think>…</think>\n```python\nwhile True:\n    pass\n```"
     assert code_reward([hang], tests=[cases]) == [0.0]
-    assert seen[-1].tests[-1].detail.startswith("not run")  # the rest of the cases were not run
+    assert [t.detail.startswith("not run") for t in seen[-1].tests] == [False] + [True] * 7  # one timeout
+    monkeypatch.setattr(rewards, "CODE_TIMEOUT_S", 5.0)
+    slow = "<think>…</think>\n```python\nimport time\ntime.sleep(0.4)\nprint(input())\n```"
+    assert code_reward([slow], tests=[cases]) < [1.0]  # the 1 s budget runs out part way
+    assert seen[-1].tests[-1].detail == "not run: the 1s budget was spent"
+
+
+@pytest.mark.parametrize("n", [3, 7])
+def test_stop_on_timeout_skips_the_cases_after_a_hang(n: int) -> None:
+    cases = [{"input": str(i), "output": str(i)} for i in range(n)]
+    hang = "x = int(input())\nwhile x >= 0:\n    pass\n"
+    verdict = vibecli.verify_code(hang, cases, timeout=0.5, stop_on_timeout=True)
+    assert verdict.tests[0].verdict == "time_limit" and verdict.tests[0].detail != ""
+    assert [t.detail for t in verdict.tests[1:]] == ["not run: an earlier case ran out of time"] * (n - 1)
+    # a program that passes is not cut short
+    assert vibecli.verify_code("print(input())", cases, timeout=5, stop_on_timeout=True).ok

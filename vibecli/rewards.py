@@ -14,7 +14,8 @@ against its tests in the sandbox (`vibecli.verify_code`).
   `ground_truth`), the tests column `tests`: in any format `vibecli.verify_code` reads (assert
   source, a list of `{"input", "output"}` cases, APPS's `{"inputs", "outputs"}`, a dict of lists,
   JSON/JSONL text, NumPy arrays). Each completion's tests run within `CODE_BUDGET_S` seconds in
-  all (each test within `CODE_TIMEOUT_S`): tests not started by then count as failed.
+  all (each test within `CODE_TIMEOUT_S`): tests not started by then count as failed, and so do
+  the tests after one that ran out of time, so an endless loop costs one `CODE_TIMEOUT_S`.
 - verl (`custom_reward_function.path=…/vibecli/rewards.py`, `.name=compute_score`):
   `compute_score(data_source, solution_str, ground_truth, extra_info=None)`: code when
   `extra_info["tests"]` holds tests or `ground_truth` is cases (a list, a mapping, a NumPy array,
@@ -124,7 +125,7 @@ def _code_score(response: str, tests: Any) -> float:
     if code is None:
         return 0.0
     verdict = verify_code(code, read,
-                          timeout=CODE_TIMEOUT_S, budget=CODE_BUDGET_S)  # fmt: skip
+                          timeout=CODE_TIMEOUT_S, budget=CODE_BUDGET_S, stop_on_timeout=True)  # fmt: skip
     return verdict.passed / verdict.total if verdict.total else 0.0
 
 
@@ -146,6 +147,8 @@ def _code_ground_truth(ground_truth: Any) -> Any:
     """`ground_truth` when it is tests (cases, a mapping, an array, JSON text of one), else None."""
     if callable(getattr(ground_truth, "tolist", None)) and not isinstance(ground_truth, str):
         ground_truth = ground_truth.tolist()
+    if isinstance(ground_truth, list | tuple) and ground_truth and all(map(_plain_answer, ground_truth)):
+        return None  # acceptable answers, graded as math
     if isinstance(ground_truth, list | tuple | Mapping):
         return ground_truth
     if isinstance(ground_truth, str) and ground_truth.lstrip()[:1] in ("[", "{"):
@@ -157,6 +160,13 @@ def _code_ground_truth(ground_truth: Any) -> Any:
     return None
 
 
+def _plain_answer(item: Any) -> bool:
+    """A math answer (a number, or text that is not a JSON object), not a test case."""
+    if isinstance(item, str):
+        return not item.lstrip().startswith("{")
+    return isinstance(item, int | float) and not isinstance(item, bool)
+
+
 def _numbers(parsed: Any) -> bool:
     """A JSON list of numbers ([1, 2]) is a math answer, not tests."""
     return isinstance(parsed, list) and all(isinstance(x, int | float) for x in parsed)
@@ -164,10 +174,14 @@ def _numbers(parsed: Any) -> bool:
 
 def compute_score(data_source: str, solution_str: str, ground_truth: Any, extra_info: Any = None) -> float:
     """verl's custom reward: code when `extra_info["tests"]` holds tests or `ground_truth` is tests
-    (cases as a list, mapping, NumPy array or JSON text); otherwise math against `ground_truth`."""
+    (cases as a list, mapping, NumPy array or JSON text); otherwise math against `ground_truth`
+    (a list of plain answers: any one of them)."""
     tests = extra_info.get("tests") if isinstance(extra_info, Mapping) else None
     if tests is None:
         tests = _code_ground_truth(ground_truth)
     if tests is not None:
         return _code_score(solution_str, tests)
-    return _math_scores([solution_str], [ground_truth], MATH_TIMEOUT_S)[0]
+    if callable(getattr(ground_truth, "tolist", None)) and not isinstance(ground_truth, str):
+        ground_truth = ground_truth.tolist()
+    golds = list(ground_truth) if isinstance(ground_truth, list | tuple) else [ground_truth]
+    return max(_math_scores([solution_str] * len(golds), golds, MATH_TIMEOUT_S), default=0.0)  # any one of them

@@ -86,6 +86,7 @@ def verify_math(gold: str, pred: str, *, timeout: float = DEFAULT_TIMEOUT_S) -> 
 def verify_code(
     solution: str, tests: Tests, *, timeout: float = 6.0, memory: int = 1024, float_tolerance: float | None = None,
     entry_point: str | None = None, require_isolation: bool = True, budget: float | None = None,
+    stop_on_timeout: bool = False,
 ) -> CodeVerdict:  # fmt: skip
     """Run `solution` (a program, or a model response: its last code block) against `tests` in the sandbox.
 
@@ -94,8 +95,8 @@ def verify_code(
     or JSONL text of these, a NumPy array of cases, or a `pathlib.Path` to a tests file (.py, .jsonl,
     .json, .yaml). Tests that hold no test (no assert, no check call, no cases) raise `UsageError`.
     `timeout` is per test (wall and CPU seconds); `budget`, when given, caps the whole check in
-    seconds: cases not started by then are not run and count as failed. `memory` is in MB for the
-    whole check.
+    seconds: cases not started by then are not run and count as failed; with `stop_on_timeout`, so
+    do the cases after one that ran out of time. `memory` is in MB for the whole check.
     """
     _arguments.seconds("timeout", timeout)
     _arguments.count("memory", memory)
@@ -112,4 +113,5 @@ def verify_code(
     if isinstance(tests, Path) and not tests.is_file():
         raise UsageError(f"tests file {tests} does not exist")
     return check_code(solution, tests, timeout_s=timeout, memory_mb=int(memory), float_tolerance=float_tolerance,
-                      entry_point=entry_point, require_isolation=bool(require_isolation), budget_s=budget)  # fmt: skip
+                      entry_point=entry_point, require_isolation=bool(require_isolation), budget_s=budget,
+                      stop_on_timeout=bool(stop_on_timeout))  # fmt: skip

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -69,14 +70,16 @@ def io_cases(cases: Sequence[IOCase | Mapping[str, Any]]) -> list[IOCase]:
 def check_code(
     solution: str, tests: Tests | object, *, timeout_s: float = 6.0, memory_mb: int = 1024,
     float_tolerance: float | None = None, entry_point: str | None = None, require_isolation: bool = True,
-    budget_s: float | None = None,
+    budget_s: float | None = None, stop_on_timeout: bool = False,
 ) -> CodeVerdict:  # fmt: skip
     """Run `solution` (a program, or a model response: its last code block after `</think>`) against
     `tests` (any format `read_tests` understands). `timeout_s` caps each test; `budget_s`, when
     given, caps the whole check: once it is spent the tests not yet run are not run and count as
-    failed (`time_limit`). Raises `UsageError` for tests that cannot be read or hold no test,
-    `SandboxUnavailable` where no isolation can be made and `require_isolation` holds, `OSError`
-    when the sandbox itself fails. A solution that gives `check(candidate)` no function fails."""
+    failed (`time_limit`); with `stop_on_timeout`, so do the cases after one that ran out of time
+    (an endless loop then costs one timeout, not one per case). Raises `UsageError` for tests that
+    cannot be read or hold no test, `SandboxUnavailable` where no isolation can be made and
+    `require_isolation` holds, `OSError` when the sandbox itself fails. A solution that gives
+    `check(candidate)` no function fails."""
     read = read_tests(tests)
     source = solution_source(solution)
     per_test = min(timeout_s, budget_s) if budget_s is not None else timeout_s
@@ -87,7 +90,7 @@ def check_code(
             return CodeVerdict((failed,), isolation())
         results = run_assert_tests(source, read, limits=limits, entry_point=entry_point)
     else:
-        results = _run_cases(source, read, limits, float_tolerance, budget_s)
+        results = _run_cases(source, read, limits, float_tolerance, budget_s, stop_on_timeout)
     return CodeVerdict(tuple(results), isolation())
 
 
@@ -97,17 +100,21 @@ def _needs_function(source: str, tests: str) -> bool:
 
 
 def _run_cases(
-    source: str, cases: list[IOCase], limits: Limits, float_tolerance: float | None, budget_s: float | None
-) -> list[TestResult]:
+    source: str, cases: list[IOCase], limits: Limits, float_tolerance: float | None, budget_s: float | None,
+    stop_on_timeout: bool,
+) -> list[TestResult]:  # fmt: skip
     """Case by case, each under `limits` cut to what is left of `budget_s`."""
-    if budget_s is None:
+    if budget_s is None and not stop_on_timeout:
         return run_io_tests(source, cases, limits=limits, float_tolerance=float_tolerance)
-    deadline = time.monotonic() + budget_s
-    results = []
+    deadline = time.monotonic() + (budget_s if budget_s is not None else math.inf)
+    results: list[TestResult] = []
     for index, case in enumerate(cases, start=1):
         left = deadline - time.monotonic()
         if left <= 0:
             results.append(TestResult(index, "time_limit", 0.0, f"not run: the {budget_s:g}s budget was spent"))
+            continue
+        if stop_on_timeout and results and results[-1].verdict == "time_limit":
+            results.append(TestResult(index, "time_limit", 0.0, "not run: an earlier case ran out of time"))
             continue
         cut = dataclasses.replace(limits, wall_s=min(limits.wall_s, left), cpu_s=min(limits.cpu_s, left))
         (result,) = run_io_tests(source, [case], limits=cut, float_tolerance=float_tolerance)
