@@ -82,3 +82,29 @@ def test_math_checks_in_torch_dataloader_workers(method: str) -> None:
 
     loader = DataLoader(Checks(), batch_size=None, num_workers=2, multiprocessing_context=method)
     assert list(loader) == [WANT, WANT]
+
+
+def _report_workers_then_wait(queue: Any) -> None:
+    from vibecli.api import checking
+
+    vibecli.verify_math_many([("1", "1")], workers=2)
+    queue.put([w.pid for pool in checking._pools.pools.values() for w in pool._workers])
+    time.sleep(600)
+
+
+@pytest.mark.parametrize("method", ["fork", "spawn"])
+def test_workers_die_with_a_daemonic_parent_that_is_killed(method: str) -> None:
+    from procfs import running
+
+    context = multiprocessing.get_context(method)
+    queue = context.Queue()
+    process = context.Process(target=_report_workers_then_wait, args=(queue,), daemon=True)
+    process.start()
+    pids = queue.get(timeout=120)
+    assert len(pids) == 2 and running(pids) == set(pids)
+    process.kill()
+    process.join(timeout=30)
+    deadline = time.monotonic() + 30
+    while running(pids) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert running(pids) == set()
