@@ -50,7 +50,10 @@ SOLVE_LIKE = [
     ["--loop-guard", "maybe"], ["--mode", "poetry"], ["--backend", "banana"], ["--device", "tpu"],
     ["--cache", "q3"], ["--ctx", "abc"], ["--backend", "openai"], ["--model", "/nonexistent/model"],
     ["--tmperature", "1"], ["--bogus"], ["--model"], ["--base-url", "not a url", "--backend", "openai"],
+    ["--seed", "18446744073709551616"], ["--seed", "9223372036854775808"], ["--seed", "-1"],
 ]  # fmt: skip
+HUGE = "99999999999999999999"
+TOP_SEED = str(2**63 - 1)  # the largest seed: one sample fits, two do not
 
 
 def _bad_bytes(tmp: Path) -> Path:
@@ -97,6 +100,12 @@ def _solve_cases() -> list[tuple[str, Args]]:
         ("solve", ["   "]),
         ("solve", ["x", "--samples", "0"]),
         ("solve", ["x", "--samples", "abc"]),
+        ("solve", ["x", "--samples", HUGE]),
+        ("solve", ["What is 2+3?", "--json", "-o", "out.txt"]),
+        ("solve", ["What is 2+3?", "--mode", "math", "-q"]),
+        ("solve", ["What is 2+3?", "-t", "0", "-out"]),
+        ("solve", ["x", "--samples", "257"]),
+        ("solve", ["x", "--samples", "2", "--seed", TOP_SEED]),
         ("solve", ["x", "--think", "loud"]),
         ("solve", lambda fs: ["-f", str(fs["missing"])]),
         ("solve", lambda fs: ["-f", str(fs["dir"])]),
@@ -157,6 +166,13 @@ def _batch_cases() -> list[tuple[str, Args]]:
         ("batch", f("empty")),
         ("batch", f("problems", "-k", "0")),
         ("batch", f("problems", "-k", "abc")),
+        ("batch", f("problems", "-k", HUGE)),
+        ("batch", f("problems", "-k", "2", "--seed", TOP_SEED)),
+        ("batch", lambda fs: [str(fs["problems"]), "-o", str(fs["jsonl"]), "--summary-json", str(fs["jsonl"])]),
+        ("batch", lambda fs: [str(fs["problems"]), "--summary-json", str(fs["problems"])]),
+        ("batch", lambda fs: [str(fs["problems"]), "--summary-json", str(fs["solution"])]),
+        ("batch", lambda fs: [str(fs["problems"]), "-o", "/dev/null", "--resume"]),
+        ("batch", lambda fs: ["report", str(fs["dir"])]),
         ("batch", f("problems", "-c", "0")),
         ("batch", f("problems", "-c", "x")),
         ("batch", lambda fs: [str(fs["problems"]), "-o", str(fs["dir"])]),
@@ -277,7 +293,9 @@ CASES = _solve_cases() + _verify_cases() + _batch_cases() + _repl_cases() + _ser
 CASES += _other_cases()
 # Settings that come from the environment are checked as flags are.
 ENV_CASES = [
-    ("solve", {"VIBE_TOP_P": "0"}), ("solve", {"VIBE_MAX_TOKENS": "abc"}), ("batch", {"VIBE_TEMPERATURE": "-1"}),
+    ("solve", {"VIBE_TOP_P": "0"}), ("solve", {"VIBE_SEED": "99999999999999999999999"}),
+    ("batch", {"VIBE_SEED": "18446744073709551616"}), ("solve", {"VIBE_MAX_TOKENS": "abc"}),
+    ("batch", {"VIBE_TEMPERATURE": "-1"}),
     ("repl", {"VIBE_LOOP_GUARD": "maybe"}), ("config", {"VIBE_TOP_P": "2"}), ("serve", {"VIBE_BACKEND": "banana"}),
     ("mcp", {"VIBE_MODE": "poetry"}),
 ]  # fmt: skip

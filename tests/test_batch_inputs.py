@@ -174,3 +174,79 @@ def test_a_problem_line_may_carry_think_budget_and_starter_code(tmp_path: Path) 
     problems = load_problems([("s.jsonl", text)], on_malformed=skipped.append)
     assert [(p.id, p.think_budget, p.starter_code) for p in problems] == [("a", 0, "def f():\n    pass\n")]
     assert [str(s).split(": ", 1)[1].split(" ")[0] for s in skipped] == ["think_budget", "think_budget", "starter_code"]
+
+
+RECORD = {"id": "bom", "problem": "What is 2 + 2?", "answer": "4"}
+
+
+@pytest.mark.parametrize("name", ["bom.txt", "bom.jsonl", "bom", "-"])
+@pytest.mark.parametrize("extra", [0, 2])
+def test_a_bom_is_ignored_wherever_the_set_comes_from(tmp_path: Path, name: str, extra: int) -> None:
+    lines = [json.dumps(RECORD)] + [json.dumps({"id": f"x{i}", "problem": f"What is {i} + 1?"}) for i in range(extra)]
+    data = b"\xef\xbb\xbf" + ("\n".join(lines) + "\n").encode()
+    if name == "-":
+        result = runner.invoke(app, ["batch", "-", "-t", "0", "--model", "demo", "--max-tokens", "40"], input=data)
+        code, out, err = result.exit_code, result.stdout, result.stderr
+    else:
+        (tmp_path / name).write_bytes(data)
+        code, out, err = batch(str(tmp_path / name), "-t", "0", "--model", "demo", "--max-tokens", "40")
+    assert code == 0, err
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert [row["id"] for row in rows] == ["bom", *(f"x{i}" for i in range(extra))], err
+    assert "skipped" not in err and "BOM" not in err
+
+
+@pytest.mark.parametrize("item", ["1", '"What is 1 + 1?"', "[1, 2]", "null", "true", "3.5"])
+def test_a_yaml_item_that_is_not_a_mapping_is_malformed(item: str) -> None:
+    from vibecli.batch.inputs import load_problems
+
+    text = f"- {item}\n- {{id: z, problem: 'What is 2 + 2?'}}\n"
+    skipped: list[object] = []
+    problems = load_problems([("set.yaml", text)], on_malformed=skipped.append)
+    assert [p.id for p in problems] == ["z"]
+    assert len(skipped) == 1 and "line 1" in str(skipped[0]) and "mapping" in str(skipped[0])
+
+
+def test_batch_strict_stops_at_a_non_mapping_yaml_item(tmp_path: Path) -> None:
+    path = tmp_path / "set.yaml"
+    path.write_text('- {id: z, problem: "What is 2 + 2?"}\n- "str"\n')
+    code, _, err = batch(str(path), "--strict", "--model", "demo")
+    assert code == ExitCode.USAGE and "line 2" in one_line(err)
+
+
+@pytest.mark.parametrize("bad", [b"\xff", b"\xc3\x28", b"caf\xe9", b"\x80\x80"])
+@pytest.mark.parametrize("where", [0, 1, 2])
+def test_a_line_that_is_not_utf8_is_one_malformed_line(tmp_path: Path, bad: bytes, where: int) -> None:
+    lines = [json.dumps({"id": f"p{i}", "problem": f"What is {i} + 1?"}).encode() for i in range(3)]
+    lines[where] = b'{"id": "q", "problem": "' + bad + b'"}'
+    path = tmp_path / "m.jsonl"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    code, out, err = batch(str(path), "-t", "0", "--model", "demo", "--max-tokens", "40")
+    assert code == 0, err
+    assert sorted(json.loads(line)["id"] for line in out.splitlines()) == sorted(
+        f"p{i}" for i in range(3) if i != where
+    )
+    assert f"line {where + 1}: not UTF-8 text" in err and "codec" not in err
+    code, _, err = batch(str(path), "--strict", "--model", "demo")
+    assert code == ExitCode.USAGE and f"line {where + 1}: not UTF-8" in one_line(err)
+
+
+@pytest.mark.parametrize(("early", "late"), [(2, 13), (1, 5), (3, 4)])
+def test_malformed_lines_are_reported_in_file_order(tmp_path: Path, early: int, late: int) -> None:
+    from vibecli.batch.inputs import load_problems
+    from vibecli.errors import UsageError
+    from vibecli.eval.datasets import file_problems
+
+    lines = [json.dumps({"id": f"p{i}", "problem": f"What is {i} + 1?"}) for i in range(1, 15)]
+    lines[early - 1] = "[1, 2]"  # JSON, not an object
+    lines[late - 1] = '{"broken": '  # not JSON
+    text = "\n".join(lines) + "\n"
+    skipped: list[object] = []
+    load_problems([("m2.jsonl", text)], on_malformed=skipped.append)
+    assert [str(s).split(":")[0] for s in skipped] == [f"m2.jsonl line {early}", f"m2.jsonl line {late}"]
+    path = tmp_path / "m2.jsonl"
+    path.write_text(text)
+    code, _, err = batch(str(path), "--strict", "--model", "demo")
+    assert code == ExitCode.USAGE and f"line {early}:" in one_line(err)
+    with pytest.raises(UsageError, match=f"line {early}:"):
+        file_problems(path, "math")

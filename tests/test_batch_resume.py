@@ -53,13 +53,13 @@ def test_the_printed_resume_command_finishes_with_the_original_settings(tmp_path
     assert settings[0]["top_k"] == 4 and settings[0]["mode"] == "math" and settings[0]["model"] == "demo"
 
 
-def _started(tmp_path: Path) -> Path:
+def _started(tmp_path: Path, kept: int = 1) -> Path:
     problem_set(tmp_path / "set.jsonl", 3, seed=22)
     out = tmp_path / "out.jsonl"
     first = runner.invoke(app, ["batch", str(tmp_path / "set.jsonl"), "-o", str(out), *SETTINGS])
     assert first.exit_code == 0, first.stderr
     lines = out.read_text().splitlines()
-    out.write_text("\n".join(lines[:1]) + "\n")  # as if interrupted after one result
+    out.write_text("\n".join(lines[:kept]) + "\n")  # as if interrupted after `kept` results
     return out
 
 
@@ -126,3 +126,47 @@ def test_batch_samples_have_the_same_token_object_as_a_solve(tmp_path: Path) -> 
         assert set(sample["tokens"]) == set(record["tokens"]) == {"prompt", "thinking", "answer"}
         assert sample["tokens"]["thinking"] + sample["tokens"]["answer"] == sample["generated_tokens"]
     assert record["generated_tokens"] == sum(s["generated_tokens"] for s in record["samples"])
+
+
+def _legacy(out: Path, drop: str) -> None:
+    """Rewrite a results file as an older vibe (no settings) or a mixed run would have left it."""
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    for number, record in enumerate(lines):
+        if drop == "all" or (drop == "last" and number == len(lines) - 1):
+            record.pop("settings")
+        elif drop == "mixed" and number == len(lines) - 1:
+            record["settings"]["temperature"] = 0.9
+    out.write_text("".join(json.dumps(r) + "\n" for r in lines))
+
+
+@pytest.mark.parametrize("drop", ["all", "last", "mixed"])
+@pytest.mark.parametrize("extra", [[], ["-t", "0.9", "--max-tokens", "60"]])
+def test_resume_refuses_a_file_whose_settings_are_unknown_or_mixed(tmp_path: Path, drop: str, extra: list[str]) -> None:
+    out = _started(tmp_path, kept=2)
+    _legacy(out, drop)
+    kept = out.read_text()
+    argv = ["batch", str(tmp_path / "set.jsonl"), "-o", str(out), "--resume", *extra]
+    resumed = runner.invoke(app, argv)
+    lines = resumed.stderr.strip().splitlines()
+    assert resumed.exit_code == 2 and len(lines) == 1 and "--allow-mixed-settings" in lines[0], resumed.stderr
+    assert out.read_text() == kept
+    allowed = runner.invoke(app, [*argv, "--allow-mixed-settings", "--model", "demo"])
+    assert allowed.exit_code == 0, allowed.stderr
+    assert len(results(out)) == 3
+
+
+def test_include_thinking_is_part_of_the_settings(tmp_path: Path) -> None:
+    out = _started(tmp_path)
+    assert all(r["settings"]["include_thinking"] is False for r in results(out))
+    kept = out.read_text()
+    resumed = runner.invoke(
+        app, ["batch", str(tmp_path / "set.jsonl"), "-o", str(out), "--resume", "--include-thinking"]
+    )
+    assert resumed.exit_code == 2 and "--include-thinking" in resumed.stderr and out.read_text() == kept
+
+
+def test_a_refusal_names_the_options_as_written(tmp_path: Path) -> None:
+    out = _started(tmp_path)
+    _legacy(out, "none")
+    resumed = runner.invoke(app, ["batch", str(tmp_path / "set.jsonl"), "-o", str(out), "--resume", "-t", "0.5"])
+    assert "--temperature 0.3, not --temperature 0.5" in resumed.stderr, resumed.stderr

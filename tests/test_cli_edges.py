@@ -240,3 +240,22 @@ def test_the_wrap_up_summary_gives_the_thinking_time_not_the_whole_run(tiny_mode
     assert total - controls["seconds_at_trigger"] > 0.2, "the answer phase is too short to tell the times apart"
     assert thought == pytest.approx(controls["seconds_at_trigger"], abs=0.06)  # printed with one decimal
     assert abs(thought - total) > 0.1
+
+
+def test_dash_words_among_the_options_are_options_and_problem_text_keeps_its_dashes() -> None:
+    from typer.testing import CliRunner
+
+    from vibecli.cli.app import app
+
+    runner = CliRunner()
+    for argv in (["What is 2+3?", "--json", "-o", "out.txt"], ["--mode", "math", "-x", "+", "1"]):
+        result = runner.invoke(app, ["solve", "--model", "demo", *argv])
+        assert result.exit_code == 2 and "no such option" in result.stderr, result.stderr
+        assert argv[-2] in result.stderr or argv[2] in result.stderr
+    for argv in (
+        ["-5", "+", "3", "=", "?"],
+        ["Solve", "-x", "+", "3", "=", "5", "--json"],
+        ["--json", "--", "-x", "+", "1"],
+    ):
+        result = runner.invoke(app, ["solve", "--model", "demo", "-t", "0", "--max-tokens", "30", *argv])
+        assert result.exit_code in (0, 1), result.stderr  # solved as text (the demo may not answer in 30 tokens)

@@ -26,6 +26,8 @@ def _closed_pipe() -> int:
         (["solve", "--model", "demo", "-t", "0", "--think", "show", "What is 2 + 3?"], None, "stderr"),
         (["solve", "--model", "demo", "-t", "0", "--samples", "2", "What is 2 + 3?"], None, "stdout"),
         (["batch", "--model", "demo", "-t", "0"], "What is 1 + 1?\nWhat is 2 + 2?\n", "stdout"),
+        (["repl", "--model", "demo", "-t", "0"], "What is 2 + 3?\nWhat is 1 + 1?\n", "stdout"),
+        (["repl", "--model", "demo", "-t", "0"], "/samples 2 What is 2 + 3?\n/stats\nWhat is 1 + 1?\n", "stdout"),
         (["verify", "math", "1/2", "--expected", "0.5"], None, "stdout"),
         (["eval", "list"], None, "stdout"),
         (["config", "show"], None, "stdout"),

@@ -196,3 +196,34 @@ def test_piped_input_is_one_problem_per_line_in_plain_text(tmp_path: Path) -> No
     ]  # fmt: skip
     assert "\x1b" not in result.stdout + result.stderr and "terminal" not in result.stderr
     assert not (tmp_path / "vibe" / "history").exists()  # piped lines stay out of the prompt's history
+
+
+def test_samples_with_a_seed_too_large_for_k_is_one_line_and_the_session_goes_on(tmp_path: Path) -> None:
+    env = {**os.environ, "XDG_STATE_HOME": str(tmp_path), "TERM": "xterm"}
+    lines = "/samples 2 What is 2 + 3?\n/samples 257 What is 2 + 3?\nWhat is 4 + 5?\n"
+    result = subprocess.run([sys.executable, "-m", "vibecli", "repl", "--model", "demo", "-t", "0",
+                             "--seed", str(2**63 - 1)], input=lines, capture_output=True, text=True, env=env,
+                            timeout=120)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    said = result.stdout + result.stderr
+    assert "failed" not in said and "ValueError" not in said, said
+    refusals = [line for line in said.splitlines() if "seed" in line or "/samples must" in line]
+    assert len(refusals) == 2 and "256" in refusals[1], said  # one line for each refused /samples
+    assert result.stdout.splitlines()[-1] == "\\boxed{9}"
+
+
+@pytest.mark.parametrize(("line", "bound"), [("/budget 99999999", "10,000,000"), ("/budget -1", "10,000,000"),
+                                             ("/samples 300", "256"), ("/temp 9", "5")])  # fmt: skip
+def test_a_bound_is_written_as_people_write_it(line: str, bound: str) -> None:
+    from vibecli.engine.types import ModelInfo
+    from vibecli.repl.commands import Context, dispatch
+    from vibecli.repl.session import ReplSession, ReplSettings
+
+    session = ReplSession(ReplSettings.from_config(Config()))
+    ctx = Context(
+        ModelInfo(name="m", path="", backend="b", device="cpu", dtype="f32", format="hf"),
+        ("math",),
+        samples=lambda p, k: "",
+    )
+    reply = dispatch(session, line + " What is 1 + 1?" if line.startswith("/samples") else line, ctx)
+    assert reply.text.endswith(f" and {bound}") and "e+" not in reply.text, reply.text

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from vibecli.errors import ConfigError
+from vibecli.errors import ConfigError, UsageError
 from vibecli.paths import config_file
 
 THINK_CHOICES = ("show", "collapse", "hide")
@@ -85,12 +85,20 @@ def _number(low: float, high: float, *, above_low: bool = False) -> Callable[[An
     return check
 
 
-def _integer(low: int) -> Callable[[Any], int]:
+# Samples per problem, at most (solve --samples, batch -k, the REPL's /samples): K rows run at once.
+MAX_SAMPLES = 256
+# The largest seed: every backend takes a signed 64-bit seed (sample i of K uses SEED+i).
+MAX_SEED = 2**63 - 1
+
+
+def _integer(low: int, high: int | None = None) -> Callable[[Any], int]:
     def check(value: Any) -> int:
         if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).lstrip("-").isdigit():
             raise ValueError("must be a whole number")
         if int(value) < low:
             raise ValueError(f"must be at least {low} (got {int(value)})")
+        if high is not None and int(value) > high:
+            raise ValueError(f"must be at most {high:,} (got {int(value):,})")
         return int(value)
 
     return check
@@ -146,7 +154,7 @@ _VALIDATORS: dict[str, Callable[[Any], Any]] = {
     "top_p": _number(0.0, 1.0, above_low=True),  # 0 would keep no token at all
     "top_k": _integer(0),
     "max_tokens": _integer(1),
-    "seed": _integer(0),
+    "seed": _integer(0, MAX_SEED),
     "think_budget": _integer(0),
     "budget_message": _text,
     "loop_guard": _switch,
@@ -273,3 +281,12 @@ cache: fp16
 # models:
 #   vibe15: ~/models/VibeThinker-1.5B
 """
+
+
+def check_seed_and_samples(seed: int | None, samples: int) -> None:
+    """K samples use seeds SEED..SEED+K-1: all must fit a 64-bit seed (a usage error otherwise)."""
+    if not 1 <= samples <= MAX_SAMPLES:
+        raise UsageError(f"samples must be between 1 and {MAX_SAMPLES} (got {samples:,})")
+    if seed is not None and seed + samples - 1 > MAX_SEED:
+        raise UsageError(f"--seed {seed:,} with {samples} samples uses seeds up to {seed + samples - 1:,}; "
+                         f"the largest is {MAX_SEED:,}")  # fmt: skip

@@ -88,6 +88,21 @@ def _from_record(record: Any, modes: Collection[str] | None) -> tuple[str | None
     )
 
 
+def decode(data: bytes) -> str:
+    """A problem file's bytes as text: a UTF-8 BOM is dropped, and a byte that is not UTF-8 is
+    kept as a lone surrogate, so only its own line is malformed (with its number), not the file."""
+    return data.decode("utf-8-sig", errors="surrogateescape")
+
+
+def _not_utf8(line: str) -> str | None:
+    """Why `line` (from `decode`) is not text, naming the first bad byte; None when it is UTF-8."""
+    for index, char in enumerate(line):
+        if "\udc80" <= char <= "\udcff":
+            column = len(line[:index].encode("utf-8", errors="surrogateescape")) + 1
+            return f"not UTF-8 text (byte 0x{ord(char) - 0xDC00:02x} at column {column})"
+    return None
+
+
 def input_format(text: str, source: str) -> Literal["jsonl", "yaml", "text"]:
     """How `text` from `source` (a file name, or `stdin`) is read: the one rule of batch and eval."""
     first = next((line.strip() for line in text.splitlines() if line.strip()), "")
@@ -118,29 +133,48 @@ def _plain_items(text: str) -> list[tuple[int, str]]:
 def parse_problems(text: str, source: str) -> tuple[list[tuple[int, Any]], list[Malformed]]:
     """Raw (line, record) items of one input, plus the lines that could not be read."""
     bad: list[Malformed] = []
+    text = text.removeprefix("\ufeff")  # a BOM is not part of the first record, whatever read the text
     kind = input_format(text, source)
+    items: list[tuple[int, Any]] = []
     if kind == "jsonl":
-        items: list[tuple[int, Any]] = []
         for number, line in enumerate(text.splitlines(), start=1):
-            if line.strip():
-                try:
-                    items.append((number, json.loads(line)))
-                except json.JSONDecodeError as exc:
-                    bad.append(Malformed(source, number, f"not JSON ({exc.msg})"))
+            if not line.strip():
+                continue
+            why = _not_utf8(line)
+            if why is not None:
+                bad.append(Malformed(source, number, why))
+                continue
+            try:
+                items.append((number, json.loads(line)))
+            except json.JSONDecodeError as exc:
+                bad.append(Malformed(source, number, f"not JSON ({exc.msg})"))
         return items, bad  # a line that is JSON but not an object is malformed in `_from_record`
     if kind == "yaml":
         import yaml
 
+        for number, line in enumerate(text.splitlines(), start=1):
+            why = _not_utf8(line)
+            if why is not None:  # one YAML document: no line of it can be skipped alone
+                raise UsageError(f"{source} line {number}: {why}")
         try:
             data = yaml.safe_load(text)
         except yaml.YAMLError as exc:
             raise UsageError(f"{source}: not valid YAML ({str(exc).splitlines()[0]})") from None
         if isinstance(data, list):
-            return [
-                (index, item if isinstance(item, dict) else {"problem": item})
-                for index, item in enumerate(data, start=1)
-            ], bad
-    return [(number, {"problem": body}) for number, body in _plain_items(text)], bad
+            for index, item in enumerate(data, start=1):
+                if isinstance(item, dict):
+                    items.append((index, item))
+                else:  # `- 1`, `- "text"`: a record must be a mapping, as a JSONL line must be an object
+                    bad.append(Malformed(source, index, "not a mapping (each item of a YAML list is a record: "
+                                                        "problem: …, answer: …)"))  # fmt: skip
+            return items, bad
+    for number, body in _plain_items(text):
+        why = _not_utf8(body)
+        if why is not None:
+            bad.append(Malformed(source, number, why))
+        else:
+            items.append((number, {"problem": body}))
+    return items, bad
 
 
 def load_problems(
@@ -160,9 +194,12 @@ def load_problems(
     first_place: dict[str, str] = {}
     for source, text in sources:
         items, bad = parse_problems(text, source)
-        for malformed in bad:
-            on_malformed(malformed)
-        for line, record in items:
+        # In file order, so `--strict` stops at the first malformed line and warnings read top down.
+        ordered: list[tuple[int, Any]] = sorted([*items, *((m.line, m) for m in bad)], key=lambda pair: pair[0])
+        for line, record in ordered:
+            if isinstance(record, Malformed):
+                on_malformed(record)
+                continue
             explicit, parsed = _from_record(record, modes)
             if isinstance(parsed, str):
                 on_malformed(Malformed(source, line, parsed))

@@ -136,7 +136,7 @@ class BatchRun:
     ) -> None:
         from vibecli.batch.settings import run_settings
 
-        self._settings = run_settings(config, self.samples)
+        self._settings = run_settings(config, self.samples, self.include_thinking)
         rows, owners, pending = _rows(self.backend, problems, templates, config, self.samples)
         notice = _cap_notice(pending, config, self.backend)
         if notice:

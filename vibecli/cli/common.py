@@ -40,12 +40,21 @@ def handle_errors(command: Callable[P, R]) -> Callable[P, R]:
 
 def read_text_file(path: Path, what: str) -> str:
     """A user's input file, or one clear usage error."""
+    if path.is_dir():
+        raise UsageError(f"{what} {path} is a directory; give a file")
     try:
-        return path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8-sig")  # a BOM is not part of the text
     except FileNotFoundError:
         raise UsageError(f"{what} {path} does not exist") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"cannot read {what} {path}: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"cannot read {what} {path}: {not_utf8(exc)}") from None
+    except OSError as exc:
+        raise UsageError(f"cannot read {what} {path}: {exc.strerror or exc}") from None
+
+
+def not_utf8(exc: UnicodeDecodeError) -> str:
+    """A decoding error in the user's words: which byte, where (Python's codec wording says neither plainly)."""
+    return f"not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start})"
 
 
 def check_tests_file(path: Path) -> None:

@@ -3,6 +3,7 @@ every option that shapes a solve (sampling, `--max-tokens`, `--mode`, `--seed` a
 
 from __future__ import annotations
 
+import re
 from difflib import get_close_matches
 from typing import Annotated
 
@@ -70,13 +71,17 @@ BudgetMessage = Annotated[
 ]
 
 
+_OPTION_LIKE = re.compile(r"-[A-Za-z][A-Za-z-]*$")  # `-o`, `-out`; not `-5`, `-x+3` or `-2x`
+
+
 class FreeTextCommand(TyperCommand):
     """A command whose positional words are free text: `vibe solve What is 48 + 37` and
     `vibe solve -5 + 3 = ?` work unquoted.
 
     Click would read `-5` or `-x` as unknown options. Here every word that is not one of the
     command's options (or an option's value) is moved behind `--`, in order, so Click takes it
-    as text; an unknown `--long-option` is still an error, since it is most likely a typo.
+    as text; an unknown `--long-option` is still an error, since it is most likely a typo, and so
+    is a word like `-o` right after one of the command's options (`--json -o out.txt`).
     """
 
     def parse_args(self, ctx: Context, args: list[str]) -> list[str]:
@@ -88,11 +93,14 @@ class FreeTextCommand(TyperCommand):
         options: list[str] = []
         words: list[str] = []
         rest = iter(args)
+        after_option = False  # the previous word was one of the command's options (or its value)
         for word in rest:
             name = word.split("=", 1)[0]
+            follows_option, after_option = after_option, False
             if word == "--":
                 words.extend(rest)
             elif name in takes_value:
+                after_option = True
                 options.append(word)
                 value = next(rest, None) if takes_value[name] and "=" not in word else None
                 missing = value is None or value == "--"
@@ -101,7 +109,12 @@ class FreeTextCommand(TyperCommand):
                 if value is not None:
                     options.append(value)  # taken as is, so `--seed -1` reaches the check as -1
             elif len(word) > 2 and word[:2] in takes_value and takes_value[word[:2]] and not word.startswith("--"):
+                after_option = True
                 options.append(word)  # a short option with its value attached: -t0.6
+            elif follows_option and _OPTION_LIKE.match(word) and not ctx.resilient_parsing:
+                # Among the options (`--json -o out.txt`), `-o` is a mistyped option, not problem text.
+                raise NoSuchOption(word, message=f"no such option: {word} (put problem text that starts "
+                                                 "with a dash after --)", ctx=ctx)  # fmt: skip
             elif word.startswith("--") and len(word) > 2:
                 close = get_close_matches(name, [n for n in takes_value if n.startswith("--")], n=1)
                 hint = f" (did you mean {close[0]}?)" if close else " (put problem text that starts with -- after --)"

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from vibecli.cli.interrupts import InterruptHandler
-from vibecli.config import Config
+from vibecli.config import Config, check_seed_and_samples
 from vibecli.engine.backend import Backend
 from vibecli.errors import ExitCode
 from vibecli.prompting.templates import PromptTemplate
@@ -90,6 +90,7 @@ def repl_samples(
 
     def samples(text: str, k: int) -> str:
         turn = session.settings.apply(config)
+        check_seed_and_samples(turn.seed, k)  # seeds SEED..SEED+K-1 must all be valid
         template = select_template(turn.mode, text, templates)
         result = run_samples(engine, turn, template, text, terminal, k=k, exiting=False)
         if result is None or result.cancelled:

@@ -12,7 +12,7 @@ from vibecli.cli import options as cli_options
 from vibecli.cli.common import check_tests_file, handle_errors, load_engine, pick_template, read_text_file
 from vibecli.cli.interrupts import InterruptHandler
 from vibecli.cli.options import FreeTextCommand
-from vibecli.config import load_config, with_overrides
+from vibecli.config import MAX_SAMPLES, check_seed_and_samples, load_config, with_overrides
 from vibecli.errors import ExitCode, UsageError
 from vibecli.prompting.templates import load_templates
 from vibecli.reasoning.solve import (
@@ -110,7 +110,10 @@ def solve_command(
     ] = False,
     stats: Annotated[bool, typer.Option("--stats", help="Print token counts, timings and speed on stderr.")] = False,
     samples: Annotated[
-        int, typer.Option("--samples", min=1, help="Solve K times in one batch; the majority answer wins.")
+        int,
+        typer.Option(
+            "--samples", min=1, max=MAX_SAMPLES, help="Solve K times in one batch (at most 256); the majority wins."
+        ),
     ] = 1,
 ) -> None:
     """Solve one problem: the thinking streams (stderr), then the final answer (stdout).
@@ -145,6 +148,7 @@ def solve_command(
         budget_message=budget_message,
         loop_guard=loop_guard,
     )
+    check_seed_and_samples(config.seed, samples)
     text = read_problem(problem, file)
     starter = read_text_file(starter_code, "starter code file") if starter_code else None
     if tests is not None:

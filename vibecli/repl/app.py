@@ -224,8 +224,8 @@ def _handle(
         run_turn(engine, session, config, templates, terminal, text)
     except VibeError as exc:
         error_line(terminal, str(exc))
-    except EOFError:
-        raise  # Ctrl-D inside a block is the loop's to handle (an Exception, unlike Ctrl-C)
+    except (EOFError, BrokenPipeError):
+        raise  # Ctrl-D inside a block is the loop's to handle; a closed output pipe ends vibe (141)
     except Exception as exc:  # one failed answer must not end the session
         error_line(terminal, f"this answer failed: {type(exc).__name__}: {exc}")
     return False

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from vibecli.config import THINK_CHOICES
+from vibecli.config import MAX_SAMPLES, THINK_CHOICES
 from vibecli.engine.types import ModelInfo
 from vibecli.errors import UsageError
 from vibecli.repl.session import ReplSession
@@ -32,13 +32,18 @@ class Context:
 Handler = Callable[[ReplSession, str, Context], Reply]
 
 
+def _plain(value: float) -> str:
+    """A bound as people write it: 10,000,000, not 1e+07."""
+    return f"{int(value):,}" if float(value).is_integer() else f"{value:g}"
+
+
 def _number(text: str, name: str, low: float, high: float) -> float:
     try:
         value = float(text)
     except ValueError:
         raise UsageError(f"{name} takes a number") from None
     if not low <= value <= high:
-        raise UsageError(f"{name} must be between {low:g} and {high:g}")
+        raise UsageError(f"{name} must be between {_plain(low)} and {_plain(high)}")
     return value
 
 
@@ -105,7 +110,7 @@ def _verify(session: ReplSession, arg: str, ctx: Context) -> Reply:
 
 def _samples(session: ReplSession, arg: str, ctx: Context) -> Reply:
     count, _, problem = arg.partition(" ")
-    k = int(_number(count, "/samples", 1, 256)) if count else 0
+    k = int(_number(count, "/samples", 1, MAX_SAMPLES)) if count else 0
     problem = problem.strip() or (session.last.problem if session.last else "")
     if not k or not problem or ctx.samples is None:
         raise UsageError("/samples K [PROBLEM]: K samples of the problem (default: the last one), majority vote")
