@@ -227,3 +227,12 @@ def test_a_bound_is_written_as_people_write_it(line: str, bound: str) -> None:
     )
     reply = dispatch(session, line + " What is 1 + 1?" if line.startswith("/samples") else line, ctx)
     assert reply.text.endswith(f" and {bound}") and "e+" not in reply.text, reply.text
+
+
+def test_stats_after_samples_says_how_many(tmp_path: Path) -> None:
+    env = {**os.environ, "XDG_STATE_HOME": str(tmp_path), "TERM": "xterm"}
+    lines = "/samples 2 What is 2 + 3?\n/stats\nWhat is 1 + 1?\n/stats\n"
+    result = subprocess.run([sys.executable, "-m", "vibecli", "repl", "--model", "demo", "-t", "0"], input=lines,
+                            capture_output=True, text=True, env=env, timeout=120)  # fmt: skip
+    stats = [line for line in result.stdout.splitlines() if "tok/s" in line]
+    assert len(stats) == 2 and stats[0].startswith("2 samples · ") and "samples" not in stats[1], result.stdout

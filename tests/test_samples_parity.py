@@ -115,6 +115,23 @@ def test_samples_behave_as_a_single_solve(
         assert all(s["finish_reason"] == single["finish_reason"] for s in voted["samples"])
 
 
+@pytest.mark.parametrize(("problem", "options"), [row[1:] for row in OPTIONS], ids=[row[0] for row in OPTIONS])
+def test_samples_say_and_print_what_a_single_solve_does(
+    problem: str, options: list[str] | Setup, tmp_path: Path, remote: str
+) -> None:
+    extra = options(tmp_path, remote) if callable(options) else options
+    greedy = [] if any(o in ("-t", "--temperature") for o in extra) else ["-t", "0"]
+    words = [problem] if problem else []
+    model = [] if "--model" in extra else ["--model", "demo"]
+    single = runner.invoke(app, ["solve", *model, *words, *greedy, *extra])
+    voted = runner.invoke(app, ["solve", *model, *words, *greedy, *extra, "--samples", "2"])
+    assert voted.exit_code == single.exit_code, (single.stderr, voted.stderr)
+    assert bool(voted.stdout.strip()) == bool(single.stdout.strip()), (single.stdout, voted.stdout)
+    assert ("answer forced" in voted.stderr) == ("answer forced" in single.stderr), (single.stderr, voted.stderr)
+    if "--stats" in extra:
+        assert "2 samples" in voted.stderr
+
+
 def test_the_exit_code_without_json_is_the_same(tmp_path: Path) -> None:
     for extra in (["--expected", "6"], ["--expected", "5"], _io_tests(tmp_path)):  # the exit code of each
         single = runner.invoke(app, ["solve", "--model", "demo", MATH, "-t", "0", *extra])

@@ -142,8 +142,10 @@ def _stats(session: ReplSession, arg: str, ctx: Context) -> Reply:
         return Reply("no answer yet", "warning")
     r = session.last.result
     tokens, timings = r["tokens"], r["timings"]
+    samples = f"{len(r['samples'])} samples · " if isinstance(r.get("samples"), list) else ""  # a /samples vote
     return Reply(
-        f"prompt {tokens['prompt']:,} · thinking {tokens['thinking']:,} · answer {tokens['answer']:,} tokens · "
+        f"{samples}prompt {tokens['prompt']:,} · thinking {tokens['thinking']:,} · "
+        f"answer {tokens['answer']:,} tokens · "
         f"ttft {timings['ttft_s']:.2f}s · {timings['tokens_per_s']:.1f} tok/s · total {timings['total_s']:.2f}s · "
         f"finish {r['finish_reason']}"
     )

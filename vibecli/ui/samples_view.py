@@ -19,6 +19,7 @@ from vibecli.reasoning.results import Notice
 from vibecli.reasoning.samples import SamplesResult, SampleUpdate
 from vibecli.ui.console import Terminal
 from vibecli.ui.latex import latex_to_unicode
+from vibecli.ui.solve_view import forced_text
 
 if TYPE_CHECKING:
     from rich.live import Live
@@ -91,6 +92,11 @@ class SamplesView:
         else:
             how = "tests" if result.chosen_by == "tests" else "vote"
             err.print(Text.assemble((f"{how}: ", "accent"), result.tally()), highlight=False)
+            for sample in result.samples:  # as a single solve says it: which control forced an answer
+                trigger = sample.controls.trigger if sample.controls else None
+                if trigger:
+                    err.print(f"#{sample.index + 1} {forced_text(trigger, sample.thinking_tokens)}", style="warning",
+                              markup=False)  # fmt: skip
         if self.json_output:
             out.file.write(json.dumps(result.to_json(), ensure_ascii=False) + "\n")
         elif result.final_answer is not None:
@@ -101,6 +107,9 @@ class SamplesView:
                 out.print(Text.assemble(("Answer: ", "accent"), (shown, "answer"), (size, "muted")))
             elif chosen is not None:
                 out.file.write(chosen.answer.strip() + "\n")
+        elif result.shown is not None and result.shown.answer.strip():
+            # No sample gave a final answer: the first sample's text, as a single solve shows its answer.
+            out.file.write(result.shown.answer.strip() + "\n")
         out.file.flush()
         if result.check is not None and not self.json_output:
             style = {"equal": "answer", "passed": "answer", "undecided": "warning"}.get(result.check.verdict, "error")

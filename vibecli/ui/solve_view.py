@@ -152,7 +152,12 @@ _TRIGGERS = {
 
 def forced_line(result: SolveResult) -> str:
     trigger = result.controls.trigger if result.controls else None
-    return f"{_TRIGGERS.get(trigger or '', 'stopped')} at {result.thinking_tokens:,} tokens: answer forced"
+    return forced_text(trigger, result.thinking_tokens)
+
+
+def forced_text(trigger: str | None, thinking_tokens: int) -> str:
+    """`thinking budget reached at 512 tokens: answer forced`, for a solve or one sample."""
+    return f"{_TRIGGERS.get(trigger or '', 'stopped')} at {thinking_tokens:,} tokens: answer forced"
 
 
 def summary_line(result: SolveResult, thinking_s: float | None = None) -> str:
