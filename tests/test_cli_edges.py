@@ -259,3 +259,15 @@ def test_dash_words_among_the_options_are_options_and_problem_text_keeps_its_das
     ):
         result = runner.invoke(app, ["solve", "--model", "demo", "-t", "0", "--max-tokens", "30", *argv])
         assert result.exit_code in (0, 1), result.stderr  # solved as text (the demo may not answer in 30 tokens)
+
+
+@pytest.mark.parametrize(
+    "argv", [["solve", "x", "--seed"], ["batch", "x", "-o"], ["verify", "math", "1", "--expected"]]
+)
+def test_a_missing_value_reads_the_same_in_every_command(argv: list[str]) -> None:
+    from typer.testing import CliRunner
+
+    from vibecli.cli.app import app
+
+    result = CliRunner().invoke(app, argv)
+    assert result.exit_code == 2 and f"option '{argv[-1]}' requires an argument" in result.stderr, result.stderr

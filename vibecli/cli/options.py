@@ -105,7 +105,7 @@ class FreeTextCommand(TyperCommand):
                 value = next(rest, None) if takes_value[name] and "=" not in word else None
                 missing = value is None or value == "--"
                 if takes_value[name] and "=" not in word and missing and not ctx.resilient_parsing:
-                    raise BadOptionUsage(name, f"option '{name}' requires a value", ctx=ctx)
+                    raise BadOptionUsage(name, f"option '{name}' requires an argument", ctx=ctx)
                 if value is not None:
                     options.append(value)  # taken as is, so `--seed -1` reaches the check as -1
             elif len(word) > 2 and word[:2] in takes_value and takes_value[word[:2]] and not word.startswith("--"):

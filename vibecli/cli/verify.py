@@ -52,7 +52,7 @@ class DashValues(TyperCommand):
                 front.append(token)
                 following = next(tokens, None) if token in valued else None
                 if token in valued and following in (None, "--") and not ctx.resilient_parsing:
-                    raise BadOptionUsage(token, f"option '{token}' requires a value", ctx=ctx)
+                    raise BadOptionUsage(token, f"option '{token}' requires an argument", ctx=ctx)
                 if following is not None:
                     front.append(following)  # an option's value, dash or not: `--expected -5`
             else:
