@@ -28,8 +28,9 @@ def test_jsonl_aliases_and_malformed_lines() -> None:
 
 
 def test_yaml_list_and_plain_text() -> None:
-    problems, _ = load("set.yaml", "- problem: What is 1 + 1?\n  answer: 2\n- What is 2 + 2?\n")
-    assert [p.problem for p in problems] == ["What is 1 + 1?", "What is 2 + 2?"]
+    problems, bad = load("set.yaml", "- problem: What is 1 + 1?\n  answer: 2\n- What is 2 + 2?\n")
+    assert [p.problem for p in problems] == ["What is 1 + 1?"]  # an item is a record, as a JSONL line is
+    assert len(bad) == 1 and "mapping" in str(bad[0])
     lines, _ = load("set.txt", "What is 1 + 1?\nWhat is 2 + 2?\n")
     assert len(lines) == 2
     blocks, _ = load("set.txt", "A long problem\nover two lines.\n\nAnother one.\n")

@@ -71,7 +71,11 @@ def test_no_package_is_required_twice_with_extras() -> None:
             {},
             "vibe: invalid value for '--concurrency' / '-c': must be at least 1 (got 0)",
         ),
-        (["batch", "-k", "0", "p.txt"], {}, "vibe: invalid value for '--samples' / '-k': must be at least 1 (got 0)"),
+        (
+            ["batch", "-k", "0", "p.txt"],
+            {},
+            "vibe: invalid value for '--samples' / '-k': must be from 1 to 256 (got 0)",
+        ),
         (["serve", "-c", "0"], {}, "vibe: invalid value for '--concurrency' / '-c': must be at least 1 (got 0)"),
     ],
 )
