@@ -170,3 +170,21 @@ def test_a_refusal_names_the_options_as_written(tmp_path: Path) -> None:
     _legacy(out, "none")
     resumed = runner.invoke(app, ["batch", str(tmp_path / "set.jsonl"), "-o", str(out), "--resume", "-t", "0.5"])
     assert "--temperature 0.3, not --temperature 0.5" in resumed.stderr, resumed.stderr
+
+
+@pytest.mark.parametrize(
+    ("sent", "code", "word"), [(signal.SIGTERM, 143, "terminated"), (signal.SIGINT, 130, "interrupted")]
+)
+def test_the_stop_line_names_the_signal(tmp_path: Path, sent: signal.Signals, code: int, word: str) -> None:
+    problem_set(tmp_path / "set.jsonl", 16, seed=23)
+    out = tmp_path / "out.jsonl"
+    command = [sys.executable, "-m", "vibecli", "batch", "set.jsonl", "-o", "out.jsonl", "--concurrency", "1",
+               *SETTINGS]  # fmt: skip
+    proc = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not (out.exists() and out.read_text().count("\n") >= 1):
+        time.sleep(0.02)
+    proc.send_signal(sent)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == code, err
+    assert f"vibe: {word} after " in err and "continue with: " in err, err
