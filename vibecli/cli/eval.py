@@ -287,6 +287,9 @@ def _run(terminal: Terminal, config: Any, plan: _Plan) -> list[dict[str, Any]]:
         if folder.exists():
             old = ev.check_resume(folder, target, settings, problems, source, resume=plan.resume)
             plan.run_k[target.name] = int(old["settings"]["k"])  # without -k, a resume keeps the run's k
+            warning = ev.gold_warning(folder, problems)
+            if warning:
+                terminal.err.print(f"vibe: warning: {warning}", style="warning", markup=False, highlight=False)
     if plan.run_k:
         runs = _settings(terminal, config, plan, chosen, chosen_by, loaded, templates, quiet=True)
     engine = load_engine(config, terminal)
@@ -325,7 +328,7 @@ def _run(terminal: Terminal, config: Any, plan: _Plan) -> list[dict[str, Any]]:
                     break
                 view.stage(f"{target.name} · grading", len(folder.samples()))
                 ev.grade_run(folder, problems, templates, grader, pool, on_progress=view.graded, k=k)
-                rows += ev.summaries(folder, grader, k=k)
+                rows += ev.summaries(folder, grader, k=k, problems=problems)
                 if int(manifest["settings"]["k"]) != k:
                     terminal.err.print(f"{target.name}: the run holds {manifest['settings']['k']} samples per "
                                        f"problem; reported at the {k} asked", style="muted", markup=False)  # fmt: skip

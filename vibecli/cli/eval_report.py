@@ -93,7 +93,7 @@ def _problems_of(folder: RunFolder, templates: dict[str, Any]) -> list[Any] | No
 
 
 def report(directory: Path, grader: str | None, k: int | None, summary_json: Path | None, plot: Path | None) -> None:
-    from vibecli.eval.evaluate import eval_templates, grade_run, problem_digests, summaries
+    from vibecli.eval.evaluate import eval_templates, gold_warning, grade_run, reported_problems, summaries
     from vibecli.eval.store import find_runs
     from vibecli.prompting.templates import load_templates
     from vibecli.verify.math import math_pool
@@ -105,22 +105,21 @@ def report(directory: Path, grader: str | None, k: int | None, summary_json: Pat
     check_files(summary_json, plot)
     templates = eval_templates(load_templates())
     rows: list[dict[str, Any]] = []
+    # every run's problems checked before anything is graded: a changed text refuses the report
+    loaded = [(folder, _problems_of(folder, templates)) for folder in runs]
+    checked = [(folder, None if found is None else reported_problems(folder, found)) for folder, found in loaded]
     with math_pool(workers=1) as pool:
-        for folder in runs:
+        for folder, problems in checked:
             manifest = folder.manifest()
             chosen = grader or str(manifest.get("grader", "vibe"))
-            problems = _problems_of(folder, templates)
             if problems is None:
                 error_line(terminal, f"{folder.path}: its problems cannot be read; reporting what is graded")
             else:
-                before = manifest.get("digests") or {}
-                changed = [p.id for p in problems if p.id in before and before[p.id]["gold"] != problem_digests(p)[1]]
-                if changed:
-                    terminal.err.print(f"vibe: warning: {folder.path}: the gold of {len(changed)} problems changed "
-                                       "since the run; they are graded against the current one", style="warning",
-                                       markup=False)  # fmt: skip
+                warning = gold_warning(folder, problems)
+                if warning:
+                    terminal.err.print(f"vibe: warning: {warning}", style="warning", markup=False)
                 grade_run(folder, problems, templates, chosen, pool, k=k)
-            rows += summaries(folder, chosen, k=k)
+            rows += summaries(folder, chosen, k=k, problems=problems)
     write_outputs(terminal, rows, summary_json, plot)
 
 

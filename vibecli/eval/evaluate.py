@@ -190,6 +190,7 @@ def open_run(
                              f"({old.get('model')} there, {manifest['model']} now)")  # fmt: skip
         manifest["created"] = old.get("created", manifest["created"])
         manifest["digests"] = {**(old.get("digests") or {}), **manifest["digests"]}  # a --limit keeps the rest
+        manifest["problems"] = max(len(manifest["digests"]), int(old.get("problems", 0)))  # never a --limit's
         manifest["settings"]["k"] = max(int(old["settings"]["k"]), settings.k)
         manifest["budgets"] = old["budgets"] + [b for b in budgets if b not in old["budgets"]]
         folder.repair()
@@ -234,13 +235,43 @@ def check_resume(
             differ.append(key)
     if differ:
         raise UsageError(f"--resume: this run differs from the one in {folder.path} in {', '.join(differ)}")
-    before = old.get("digests") or {}
-    changed = [p.id for p in problems if p.id in before and before[p.id]["asked"] != problem_digests(p)[0]]
+    changed = changed_problems(old, problems, "asked")
     if changed:
-        shown = ", ".join(changed[:3]) + (f" and {len(changed) - 3} more" if len(changed) > 3 else "")
-        raise UsageError(f"--resume: the text of {shown} changed since the run in {folder.path}; "
+        raise UsageError(f"--resume: the text of {_shown(changed)} changed since the run in {folder.path}; "
                          "its samples answer the old text: start a new run (another -o)")  # fmt: skip
     return old
+
+
+def _shown(ids: list[str]) -> str:
+    return ", ".join(ids[:3]) + (f" and {len(ids) - 3} more" if len(ids) > 3 else "")
+
+
+def changed_problems(manifest: dict[str, Any], problems: list[EvalProblem], part: str) -> list[str]:
+    """The problems whose text (`asked`) or gold (`gold`) differs from what the run recorded."""
+    before = manifest.get("digests") or {}
+    index = 0 if part == "asked" else 1
+    return [p.id for p in problems if p.id in before and before[p.id][part] != problem_digests(p)[index]]
+
+
+def gold_warning(folder: RunFolder, problems: list[EvalProblem]) -> str | None:
+    """The line a resume or a report prints when golds changed since the run (they are regraded)."""
+    changed = changed_problems(folder.manifest(), problems, "gold")
+    if not changed:
+        return None
+    return (f"{folder.path}: the gold of {len(changed)} problems ({_shown(changed)}) changed since the run; "
+            "they are graded against the current one")  # fmt: skip
+
+
+def reported_problems(folder: RunFolder, problems: list[EvalProblem]) -> list[EvalProblem]:
+    """The problems `vibe eval report` scores: those of the file now that the run was asked (all of
+    them for a run without digests); a problem whose text changed is refused, as a resume refuses it."""
+    manifest = folder.manifest()
+    changed = changed_problems(manifest, problems, "asked")
+    if changed:
+        raise UsageError(f"{folder.path}: the text of {_shown(changed)} changed since the run; its samples "
+                         "answer the old text: restore the problem file to report this run")  # fmt: skip
+    before = manifest.get("digests")
+    return [p for p in problems if p.id in before] if before else problems
 
 
 def missing_jobs(folder: RunFolder, problems: list[EvalProblem], k: int, budget: int | None) -> list[Job]:
@@ -289,13 +320,17 @@ def grade_run(
                 writer.write(vote_record(pool, problem_id, budget, items, fmt))
 
 
-def summaries(folder: RunFolder, grader: str, *, k: int | None = None) -> list[dict[str, Any]]:
-    """One summary per budget of the run at `k` samples (the run's k unless asked), the card's
+def summaries(
+    folder: RunFolder, grader: str, *, k: int | None = None, problems: list[EvalProblem] | None = None
+) -> list[dict[str, Any]]:
+    """One summary per budget of the run at `k` samples (the run's k unless asked) over `problems`
+    (those asked now, or still in the file; all in the folder when they cannot be read), the card's
     numbers beside them for a known checkpoint."""
     manifest = folder.manifest()
     samples, grades = folder.samples(), folder.grades()
     card = card_for(str(manifest["model"]), str(manifest["benchmark"]))
-    rows = [summarize(manifest, samples, grades, grader=grader, budget=budget, k=k,
+    ids = None if problems is None else [p.id for p in problems]
+    rows = [summarize(manifest, samples, grades, grader=grader, budget=budget, k=k, problem_ids=ids,
                       card=card.to_json() if card else None) for budget in manifest["budgets"]]  # fmt: skip
     protocol = manifest.get("protocol") or {}
     for row in rows:
