@@ -174,3 +174,29 @@ def test_a_problem_line_may_carry_think_budget_and_starter_code(tmp_path: Path) 
     problems = load_problems([("s.jsonl", text)], on_malformed=skipped.append)
     assert [(p.id, p.think_budget, p.starter_code) for p in problems] == [("a", 0, "def f():\n    pass\n")]
     assert [str(s).split(": ", 1)[1].split(" ")[0] for s in skipped] == ["think_budget", "think_budget", "starter_code"]
+
+
+NOT_LISTS = {
+    "a mapping": "id: y1\nproblem: What is 2 + 2?\n",
+    "a nested mapping": "problems:\n  - id: a\n    problem: What is 2 + 2?\n",
+    "a bare text": "What is 2 + 2?\n",
+    "a number": "42\n",
+}
+
+
+@pytest.mark.parametrize("what", NOT_LISTS)
+@pytest.mark.parametrize("name", ["set.yaml", "set.yml"])
+def test_a_yaml_file_that_is_not_a_list_is_refused_never_plain_text(tmp_path: Path, what: str, name: str) -> None:
+    path = tmp_path / name
+    path.write_text(NOT_LISTS[what])
+    code, out, err = batch(str(path), "--model", "demo", "-t", "0")
+    assert code == ExitCode.USAGE and out == ""
+    assert "must be a list of problems" in one_line(err) and name in one_line(err)
+    result = runner.invoke(app, ["eval", str(path), "--model", "demo", "-k", "1", "-o", str(tmp_path / "run")])
+    assert result.exit_code == ExitCode.USAGE and "must be a list of problems" in one_line(result.stderr)
+    assert not (tmp_path / "run").exists()
+    path.write_text("- id: a\n  problem: What is 2 + 2?\n- What is 3 + 3?\n")  # a list still reads
+    from vibecli.batch.inputs import load_problems
+
+    problems = load_problems([(name, path.read_text())], on_malformed=pytest.fail)
+    assert [p.problem for p in problems] == ["What is 2 + 2?", "What is 3 + 3?"]
