@@ -95,8 +95,37 @@ def hostile(root: Path, problems: Path, run: Path) -> list[tuple[str, list[str],
         ("report of nothing", ["eval", "report", str(folder)], "no vibe eval run"),
         ("list with extra words", ["eval", "list", "aime25"], "usage"),
         ("-k 0", [*base, "-k", "0"], "-k"),
+        *not_list_yaml(root, model),
+        (
+            "several benchmarks into a folder of user files",
+            ["eval", str(problems), str(write_set(root / "other.jsonl", SET[:1])), *model, "-o", str(folder)],
+            "not a vibe eval run",
+        ),
+        (
+            "several benchmarks into a run's own folder",
+            ["eval", str(problems), str(root / "other.jsonl"), *model, "-o", str(run), "--resume"],
+            "not a vibe eval run",
+        ),
+        *unwritable_outputs(base),
         ("a temperature out of range", [*base, "--temperature", "-1"], "temperature"),
     ]
+
+
+def not_list_yaml(root: Path, model: list[str]) -> list[tuple[str, list[str], str]]:
+    """A .yaml file that is not a list is refused, never run as lines of plain text."""
+    cases = {"mapping": "id: y1\nproblem: x\n", "nested": "problems:\n  - id: a\n    problem: x\n", "text": "x\n"}
+    for name, text in cases.items():
+        (root / f"{name}.yaml").write_text(text)
+    return [(f"a .yaml {name}", ["eval", str(root / f"{name}.yaml"), *model], "list of problems") for name in cases]
+
+
+def unwritable_outputs(base: list[str]) -> list[tuple[str, list[str], str]]:
+    """Paths whose folder exists and os.access allows (to root), where no file can be made."""
+    return [
+        (f"{flag} {path}", [*base, "--think-budget", "0,off", flag, path], "writ")
+        for flag, path in (("--plot", "/proc/x.png"), ("--plot", "/proc/self/x.svg"),
+                           ("--summary-json", "/proc/x.json"), ("--summary-json", "/sys/x.json"))
+    ]  # fmt: skip
 
 
 def test_hostile_invocations_are_refused_before_any_model_loads(
@@ -193,3 +222,26 @@ def test_a_setting_from_the_environment_replacing_the_protocol_warns_and_is_reco
     assert {"key": "temperature", "value": 0.3, "from": "environment"} in manifest["protocol"]["overrides"]
     assert {"key": "max_tokens", "value": 300, "from": "flag"} in manifest["protocol"]["overrides"]
     assert "replaced: temperature 0.3 (environment)" in result.stdout
+
+
+def test_a_plot_that_cannot_be_written_after_the_run_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The folder probed before the run can turn into a file before the plot is drawn: one line, exit 2."""
+    problems, plot = write_set(tmp_path / "set.jsonl", SET[:1]), tmp_path / "gone" / "p.png"
+    import vibecli.ui.eval_view as view
+
+    real = view.plot_budgets
+
+    def vanish(rows: list[dict[str, object]], path: Path) -> None:
+        (tmp_path / "gone").rmdir()
+        (tmp_path / "gone").write_text("a file where the folder was")
+        real(rows, path)
+
+    monkeypatch.setattr(view, "plot_budgets", vanish)
+    args = ["-o", str(tmp_path / "run"), "--think-budget", "0,off", "--plot", str(plot)]
+    result = runner.invoke(app, ["eval", str(problems), "--model", "demo", "-k", "1", "--max-tokens", "300", *args])
+    lines = result.stderr.strip().splitlines()
+    assert result.exit_code == 2 and "Traceback" not in result.stderr, (result.exit_code, result.stderr)
+    assert lines[-1].startswith(f"vibe: cannot write --plot {plot}"), lines
+    assert (tmp_path / "run" / "samples.jsonl").read_text().count("\n") == 2  # the samples are kept

@@ -261,6 +261,8 @@ def _run(terminal: Terminal, config: Any, plan: _Plan) -> list[dict[str, Any]]:
     if plan.output is not None:
         if plan.output.is_file():
             raise UsageError(f"-o {plan.output} is a file: give a folder for the run")
+        if len(targets) > 1:
+            ev.check_parent(plan.output, [target.name for target in targets])
         for target in targets:
             ev.check_output(plan.output / target.name if len(targets) > 1 else plan.output, resume=plan.resume)
     windowed = plan.since is not None or plan.until is not None

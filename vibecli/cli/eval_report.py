@@ -27,7 +27,10 @@ def write_outputs(terminal: Terminal, rows: list[dict[str, Any]], summary_json: 
         except OSError as exc:  # checked before the run; the disk can still fill or vanish
             raise UsageError(f"cannot write --summary-json {summary_json}: {exc.strerror or exc}") from None
     if plot is not None:
-        plot_budgets(rows, plot)
+        try:
+            plot_budgets(rows, plot)
+        except OSError as exc:  # probed before the run; the disk can still fill or vanish
+            raise UsageError(f"cannot write --plot {plot}: {exc.strerror or exc}") from None
         terminal.err.print(f"plot: {plot}", style="muted", markup=False)
 
 
@@ -35,6 +38,7 @@ def _output_file(path: Path | None, flag: str, suffixes: tuple[str, ...]) -> Non
     """An output file checked before anything runs: its extension, not a folder, and a folder for it
     that exists or can be made (made now, as --plot's always was)."""
     import os
+    import tempfile
 
     if path is None:
         return
@@ -50,7 +54,14 @@ def _output_file(path: Path | None, flag: str, suffixes: tuple[str, ...]) -> Non
         raise UsageError(f"{flag} {path}: {existing} is a file, not a folder")
     if not os.access(existing, os.W_OK | os.X_OK):
         raise UsageError(f"{flag} {path}: the folder {existing} is not writable")
-    parent.mkdir(parents=True, exist_ok=True)
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        # os.access says yes to root and on some mounts (/proc): only a file made there proves it
+        handle, probe = tempfile.mkstemp(prefix=".vibe-probe-", dir=parent)
+        os.close(handle)
+        os.unlink(probe)
+    except OSError as exc:
+        raise UsageError(f"{flag} {path}: cannot write in {parent} ({exc.strerror or exc})") from None
 
 
 def check_files(summary_json: Path | None, plot: Path | None) -> None:

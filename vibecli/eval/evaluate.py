@@ -215,6 +215,18 @@ def check_output(path: Path, *, resume: bool) -> None:
         raise UsageError(f"--resume: {path} holds no run to continue")
 
 
+def check_parent(path: Path, names: list[str]) -> None:
+    """`-o DIR` of several benchmarks, before any model loads: DIR may hold only their run folders
+    (each checked by `check_output`) and other vibe eval runs, never files of the user's."""
+    if not path.is_dir():
+        return
+    strangers = sorted(p.name for p in path.iterdir() if p.name not in names and not RunFolder(p).exists())
+    if strangers:
+        shown = ", ".join(strangers[:3]) + (f" and {len(strangers) - 3} more" if len(strangers) > 3 else "")
+        raise UsageError(f"-o {path} holds what is not a vibe eval run ({shown}): give an empty or new folder "
+                         "for several benchmarks")  # fmt: skip
+
+
 def check_resume(
     folder: RunFolder, target: Target, settings: EvalSettings, problems: list[EvalProblem], source: dict[str, Any],
     *, resume: bool,
