@@ -115,7 +115,7 @@ def _eval(
     choices: Annotated[
         str | None,
         typer.Option(
-            "--choices", help="GPQA: card (the card's order, correct option A) or shuffled (by --seed). [card]"
+            "--choices", help="GPQA: card (the card's order, correct option A) or shuffled (needs --seed). [card]"
         ),
     ] = None,
     source: Annotated[
@@ -205,6 +205,8 @@ def _eval(
         top_k=top_k,
         max_tokens=max_tokens,
     )  # fmt: skip (validates them too)
+    if choices == "shuffled" and config.seed is None:  # a silent seed 0 would pass for a choice
+        raise UsageError("--choices shuffled needs --seed N: the order of the options is the seed's")
     budgets = parse_budgets(think_budget)
     window = _date(since, "--since"), _date(until, "--until")
     if window[0] and window[1] and window[0] >= window[1]:
@@ -332,8 +334,9 @@ def _run(terminal: Terminal, config: Any, plan: _Plan) -> list[dict[str, Any]]:
                 ev.grade_run(folder, problems, templates, grader, pool, on_progress=view.graded, k=k)
                 rows += ev.summaries(folder, grader, k=k, problems=problems)
                 if int(manifest["settings"]["k"]) != k:
-                    terminal.err.print(f"{target.name}: the run holds {manifest['settings']['k']} samples per "
-                                       f"problem; reported at the {k} asked", style="muted", markup=False)  # fmt: skip
+                    terminal.err.print(f"{target.name}: the run's k is {manifest['settings']['k']} (it holds "
+                                       f"{ev.held(folder, problems, plan.budgets)} samples per problem); reported "
+                                       f"at the {k} asked", style="muted", markup=False)  # fmt: skip
                 terminal.err.print(f"{target.name}: {folder.path}", style="muted", markup=False)
         finally:
             view.close()

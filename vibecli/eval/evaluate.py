@@ -62,6 +62,14 @@ def eval_templates(templates: dict[str, PromptTemplate]) -> dict[str, PromptTemp
     return {**templates, "gpqa": GPQA_TEMPLATE, **{t.name: t for t in VERBATIM.values()}}
 
 
+def user_modes(templates: dict[str, PromptTemplate]) -> set[str]:
+    """The modes a problem file may name: auto and the prompt templates, not eval's own (gpqa, card-*)."""
+    from vibecli.eval.card_data import VERBATIM
+
+    internal = {GPQA_TEMPLATE.name, *(t.name for t in VERBATIM.values())}
+    return {"auto", *templates} - internal
+
+
 def load_target(
     target: Target, templates: dict[str, PromptTemplate], *, mode: str, revision: str | None = None,
     since: str | None = None, until: str | None = None, choices: str = "card", seed: int = 0, origin: str = "hub",
@@ -71,7 +79,7 @@ def load_target(
         return _card_target(target)
     if target.file is not None:
         try:
-            problems = file_problems(target.file, mode)
+            problems = file_problems(target.file, mode, modes=user_modes(templates))
         except UsageError as exc:  # the batch reader's advice names a flag eval does not have
             raise UsageError(str(exc).replace("; add --rename-duplicates to number repeats",
                                               ": give each problem its own id")) from None  # fmt: skip
@@ -237,14 +245,19 @@ def check_resume(
         raise UsageError(f"{folder.path} already has a run: add --resume to continue it, or choose another -o")
     old = folder.manifest()
     mine = settings.to_json()
-    differ = [key for key in _PROTOCOL_KEYS if old["settings"].get(key, mine[key]) != mine[key]]
+
+    def was(key: str, before: Any, now: Any) -> str:
+        return f"{key} (was {_value(before)}, now {_value(now)})"
+
+    differ = [was(key, old["settings"][key], mine[key]) for key in _PROTOCOL_KEYS
+              if old["settings"].get(key, mine[key]) != mine[key]]  # fmt: skip
     if old.get("benchmark") != target.name:
-        differ.append("benchmark")
+        differ.append(was("benchmark", old.get("benchmark"), target.name))
     if old["source"].get("revision") not in (None, source.get("revision")):
-        differ.append("dataset revision")
+        differ.append(was("dataset revision", old["source"].get("revision"), source.get("revision")))
     for key in ("choices", "origin"):
         if key in old["source"] and old["source"].get(key) != source.get(key):
-            differ.append(key)
+            differ.append(was(key, old["source"].get(key), source.get(key)))
     if differ:
         raise UsageError(f"--resume: this run differs from the one in {folder.path} in {', '.join(differ)}")
     changed = changed_problems(old, problems, "asked")
@@ -252,6 +265,14 @@ def check_resume(
         raise UsageError(f"--resume: the text of {_shown(changed)} changed since the run in {folder.path}; "
                          "its samples answer the old text: start a new run (another -o)")  # fmt: skip
     return old
+
+
+def _value(value: Any) -> str:
+    """A setting as a resume's refusal shows it: the protocol's own value when unset."""
+    if value is None:
+        return "unset (the protocol's)"
+    text = json.dumps(value) if isinstance(value, dict | list | str) else str(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _shown(ids: list[str]) -> str:
@@ -284,6 +305,17 @@ def reported_problems(folder: RunFolder, problems: list[EvalProblem]) -> list[Ev
                          "answer the old text: restore the problem file to report this run")  # fmt: skip
     before = manifest.get("digests")
     return [p for p in problems if p.id in before] if before else problems
+
+
+def held(folder: RunFolder, problems: list[EvalProblem], budgets: list[int | None]) -> str:
+    """How many samples the run really holds per problem and budget: `2`, or `1-2` after an interrupted run."""
+    counts = {(p.id, b): 0 for p in problems for b in budgets}
+    for sample in folder.samples():
+        key = (str(sample["problem"]), sample.get("budget"))
+        if key in counts:
+            counts[key] += 1
+    low, high = min(counts.values(), default=0), max(counts.values(), default=0)
+    return str(low) if low == high else f"{low}-{high}"
 
 
 def missing_jobs(folder: RunFolder, problems: list[EvalProblem], k: int, budget: int | None) -> list[Job]:
