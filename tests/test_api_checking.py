@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+from procfs import processes
 
 import vibecli
 from vibecli.errors import UsageError
@@ -137,7 +138,7 @@ def test_a_forked_child_checks_on_its_own_and_the_parent_goes_on() -> None:
         (lambda: vibecli.verify_math_many([("1", "1")], workers=0), "workers must be a positive"),
         (lambda: vibecli.verify_math_many([("1", "1")], timeout=float("nan")), "timeout must be a positive"),
         (lambda: vibecli.verify_code("print(1)", [{"input": "1"}]), "needs 'input' and 'output'"),
-        (lambda: vibecli.verify_code("print(1)", []), "no tests given"),
+        (lambda: vibecli.verify_code("print(1)", []), "no test in them"),
         (lambda: vibecli.verify_code("print(1)", Path("/nonexistent/tests.jsonl")), "does not exist"),
         (lambda: vibecli.verify_code("print(1)", [{"input": "", "output": "1"}], memory=-1), "memory must be"),
     ],
@@ -207,20 +208,37 @@ def test_a_threads_workers_end_with_it() -> None:
 
     def work() -> None:
         vibecli.verify_math_many([("1", "1")], workers=2)
-        pids.extend(w.process.pid for pool in checking._pools.pools.values() for w in pool._workers)
+        pids.extend(w.pid for pool in checking._pools.pools.values() for w in pool._workers)
 
     thread = threading.Thread(target=work)
     thread.start()
     thread.join()
     assert len(pids) == 2
 
-    def running(pid: int) -> bool:
-        try:
-            return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
-        except FileNotFoundError:
-            return False
+    def present(pid: int) -> bool:  # running, or a zombie nobody reaped
+        return Path(f"/proc/{pid}").exists()
 
     deadline = time.monotonic() + 30
-    while any(running(pid) for pid in pids) and time.monotonic() < deadline:
+    while any(present(pid) for pid in pids) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert not any(running(pid) for pid in pids)
+    assert not any(present(pid) for pid in pids)  # ended and reaped: no zombies left behind
+
+
+def test_many_threads_leave_no_zombies() -> None:
+    def work(_: int) -> None:
+        vibecli.verify_math_many([("1", "1")] * 4, workers=2)
+
+    for _ in range(2):
+        threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    deadline = time.monotonic() + 30
+    while zombies() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert zombies() == []
+
+
+def zombies() -> list[int]:
+    return [pid for pid, fields in processes().items() if int(fields[1]) == os.getpid() and fields[0] == "Z"]

@@ -119,3 +119,34 @@ def test_verl_loads_compute_score_from_the_file() -> None:
     finally:
         del sys.modules["custom_module"]
     assert score == 1.0
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_gsm8k_numpy_and_number_golds(seed: int) -> None:
+    np = pytest.importorskip("numpy")
+    rng = random.Random(seed)
+    values = [rng.randint(2, 999) for _ in range(6)]
+    right = [f"<think>…</think> \\boxed{{{v}}}" for v in values]
+    wrong = [f"<think>…</think> \\boxed{{{v + 1}}}" for v in values]
+    gsm8k = [f"She has {v - 1} and gets one more.\n#### {v}" for v in values]
+    for golds in (gsm8k, values, np.array(values), np.array(gsm8k), [str(v) for v in values]):
+        assert math_reward(right, answer=golds) == [1.0] * len(values)
+        assert math_reward(wrong, answer=golds) == [0.0] * len(values)
+    assert compute_score("openai/gsm8k", right[0], gsm8k[0]) == 1.0
+    assert compute_score("openai/gsm8k", right[0], np.int64(values[0])) == 1.0
+
+
+def test_math_and_code_rewards_read_the_same_answer_text() -> None:
+    """One rule for both (the card grader's): the text after the first </think>, up to a second one."""
+    box, block = "\\boxed{5}", f"```python\n{ADD}\n```"
+    cases = [{"input": "2 3", "output": "5"}]
+    layouts = {  # where the answer sits -> read?
+        "<think>t</think> {a}": 1.0,
+        "<think>t</think> {a} </think> tail": 1.0,  # before a second tag: read
+        "<think>t</think> nothing </think> {a}": 0.0,  # after a second tag: not the answer
+        "{a} </think> nothing": 0.0,  # inside the thinking
+        "{a}": 0.0,  # no tag
+    }
+    for layout, want in layouts.items():
+        assert math_reward([layout.format(a=box)], solution=["5"]) == [want], layout
+        assert code_reward([layout.format(a=block)], tests=[cases]) == [want], layout

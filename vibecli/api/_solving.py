@@ -10,10 +10,10 @@ from __future__ import annotations
 import dataclasses
 import threading
 from collections.abc import Iterator, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from vibecli.config import Config, load_config, with_overrides
+from vibecli.errors import ConfigError
 from vibecli.reasoning.samples import SamplesResult, solve_samples
 from vibecli.reasoning.solve import (
     AnswerDelta,
@@ -29,6 +29,7 @@ from vibecli.reasoning.solve import (
 if TYPE_CHECKING:
     from vibecli.engine.backend import Backend
     from vibecli.prompting.templates import PromptTemplate, Templates
+    from vibecli.verify.code_tests import ReadTests
 
 SolveEvent = ThinkingDelta | AnswerDelta | Notice | SolveResult
 
@@ -36,8 +37,18 @@ __all__ = ["AnswerDelta", "Notice", "SamplesResult", "SolveEvent", "SolveResult"
 
 
 def settings(base: Config | None = None, **given: Any) -> Config:
-    """The user's config (file, then VIBE_* variables) with `given` on top, validated as flags are."""
-    return with_overrides(base if base is not None else load_config(), **given)
+    """The user's config (file, then VIBE_* variables) with `given` on top, validated as flags are
+    but named as the Python parameters are (`max_tokens must be at least 1`)."""
+    from vibecli.api._arguments import settings as checked
+    from vibecli.config import flag_name
+
+    try:
+        return with_overrides(base if base is not None else load_config(), **checked(given))
+    except ConfigError as exc:
+        message = str(exc)
+        for key in given:
+            message = message.replace(flag_name(key), key)
+        raise type(exc)(message) from None
 
 
 def load_engine(config: Config) -> Backend:
@@ -55,7 +66,7 @@ def _template(config: Config, problem: str, templates: Templates) -> PromptTempl
     return pick_template(config.mode, problem, templates, make_terminal())
 
 
-def _checked(result: SolveResult, expected: str | None, tests: Path | None) -> SolveResult:
+def _checked(result: SolveResult, expected: str | None, tests: ReadTests | None) -> SolveResult:
     """The verdict of `expected` / `tests` attached, as `vibe solve --expected/--tests` does."""
     from vibecli.verify.solution import check_against_expected, check_against_tests
 
@@ -70,7 +81,7 @@ def _checked(result: SolveResult, expected: str | None, tests: Path | None) -> S
 
 def solve_events(
     engine: Backend, config: Config, templates: Templates, problem: str, *, expected: str | None = None,
-    tests: Path | None = None, starter_code: str | None = None, cancel: threading.Event | None = None,
+    tests: ReadTests | None = None, starter_code: str | None = None, cancel: threading.Event | None = None,
 ) -> Iterator[SolveEvent]:  # fmt: skip
     """Thinking and answer deltas as the model writes, then the `SolveResult` (checked when asked)."""
     template = _template(config, problem, templates)
@@ -84,7 +95,7 @@ def solve_events(
 
 def samples_result(
     engine: Backend, config: Config, templates: Templates, problem: str, k: int, *, expected: str | None = None,
-    tests: Path | None = None, starter_code: str | None = None,
+    tests: ReadTests | None = None, starter_code: str | None = None,
 ) -> SamplesResult:  # fmt: skip
     """K samples in one batch and their vote, as `vibe solve --samples K` runs them."""
     from vibecli.verify.math import check_many, math_pool

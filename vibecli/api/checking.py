@@ -16,6 +16,7 @@ import threading
 from collections.abc import Iterable
 from pathlib import Path
 
+from vibecli.api import _arguments
 from vibecli.errors import UsageError
 from vibecli.verify.code_check import CodeVerdict, Tests, check_code
 from vibecli.verify.math import DEFAULT_TIMEOUT_S, check_many, math_pool
@@ -54,17 +55,6 @@ class _ThreadPools(threading.local):
 _pools = _ThreadPools()  # per thread: a pool's workers die with the thread that started them
 
 
-def _positive(name: str, value: float) -> None:
-    if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
-        raise UsageError(f"{name} must be a positive number, not {value!r}")
-
-
-def _text(name: str, value: object) -> str:
-    if not isinstance(value, str):
-        raise UsageError(f"{name} must be a string, not {type(value).__name__}")
-    return value
-
-
 def verify_math_many(
     pairs: Iterable[tuple[str, str]], *, workers: int = DEFAULT_WORKERS, timeout: float = DEFAULT_TIMEOUT_S
 ) -> list[MathVerdict]:
@@ -73,9 +63,9 @@ def verify_math_many(
     Either side may be a bare answer, a `\\boxed{}` answer or a whole response: the answer it
     commits to is compared. Each comparison gets at most `timeout` seconds.
     """
-    _positive("workers", workers)
-    _positive("timeout", timeout)
-    jobs = [(_text("gold", gold), _text("pred", pred)) for gold, pred in pairs]
+    _arguments.count("workers", workers)
+    _arguments.seconds("timeout", timeout)
+    jobs = _arguments.pairs(pairs)
     if not jobs:
         return []
     pool = _pools.get(int(workers))
@@ -89,23 +79,39 @@ def verify_math_many(
 
 def verify_math(gold: str, pred: str, *, timeout: float = DEFAULT_TIMEOUT_S) -> MathVerdict:
     """Is `pred` mathematically equal to `gold`? `equal`, `not_equal` or `undecided`, with the reason."""
-    return verify_math_many([(gold, pred)], workers=1, timeout=timeout)[0]
+    return verify_math_many([(_arguments.text("gold", gold), _arguments.text("pred", pred))], workers=1,
+                            timeout=timeout)[0]  # fmt: skip
 
 
 def verify_code(
-    solution: str, tests: Tests | str, *, timeout: float = 6.0, memory: int = 1024,
-    float_tolerance: float | None = None, entry_point: str | None = None, require_isolation: bool = True,
+    solution: str, tests: Tests, *, timeout: float = 6.0, memory: int = 1024, float_tolerance: float | None = None,
+    entry_point: str | None = None, require_isolation: bool = True, budget: float | None = None,
+    stop_on_timeout: bool = False,
 ) -> CodeVerdict:  # fmt: skip
     """Run `solution` (a program, or a model response: its last code block) against `tests` in the sandbox.
 
     `tests` is Python assert source (a `str`), a list of `{"input": …, "output": …}` stdin/stdout
-    cases, or a `pathlib.Path` to a tests file (.py, .jsonl, .yaml). `timeout` is per test (wall and
-    CPU seconds), `memory` in MB for the whole check.
+    cases, APPS's `{"inputs": [...], "outputs": [...]}`, a Hugging Face column's dict of lists, JSON
+    or JSONL text of these, a NumPy array of cases, or a `pathlib.Path` to a tests file (.py, .jsonl,
+    .json, .yaml). Tests that hold no test (no assert, no check call, no cases) raise `UsageError`.
+    `timeout` is per test (wall and CPU seconds); `budget`, when given, caps the whole check in
+    seconds: cases not started by then are not run and count as failed; with `stop_on_timeout`, so
+    do the cases after one that ran out of time. `memory` is in MB for the whole check.
     """
-    _positive("timeout", timeout)
-    _positive("memory", memory)
-    _text("solution", solution)
+    _arguments.seconds("timeout", timeout)
+    _arguments.count("memory", memory)
+    if budget is not None:
+        _arguments.seconds("budget", budget)
+    _arguments.text("solution", solution)
+    if tests is None or isinstance(tests, bool | int | float | bytes):
+        raise UsageError(f"tests must be assert source, cases or a Path, not {type(tests).__name__}")
+    tolerance_ok = isinstance(float_tolerance, int | float) and not isinstance(float_tolerance, bool)
+    if float_tolerance is not None and not (tolerance_ok and 0 <= float_tolerance < math.inf):
+        raise UsageError(f"float_tolerance must be a number at least 0, not {float_tolerance!r}")
+    if entry_point is not None:
+        _arguments.text("entry_point", entry_point)
     if isinstance(tests, Path) and not tests.is_file():
         raise UsageError(f"tests file {tests} does not exist")
     return check_code(solution, tests, timeout_s=timeout, memory_mb=int(memory), float_tolerance=float_tolerance,
-                      entry_point=entry_point, require_isolation=require_isolation)  # fmt: skip
+                      entry_point=entry_point, require_isolation=bool(require_isolation), budget_s=budget,
+                      stop_on_timeout=bool(stop_on_timeout))  # fmt: skip

@@ -53,10 +53,9 @@ def check_tests_file(path: Path) -> None:
     if path.is_dir():
         raise UsageError(f"tests file {path} is a directory; give a file")
     read_text_file(path, "tests file")
-    if path.suffix != ".py":
-        from vibecli.verify.code import load_io_cases
+    from vibecli.verify.code_tests import read_tests
 
-        load_io_cases(path)
+    read_tests(path)  # as the check will read it: a file with no test in it is refused here
 
 
 def writable_file(path: Path, what: str) -> Path:

@@ -3,17 +3,30 @@
 
 from __future__ import annotations
 
+import dataclasses
+import math
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from vibecli.errors import UsageError
-from vibecli.verify.code import IOCase, TestResult, load_io_cases, run_assert_tests, run_io_tests, solution_source
+from vibecli.verify.code import (
+    IOCase,
+    TestResult,
+    _calls_check,
+    _defines_check,
+    infer_entry_point,
+    run_assert_tests,
+    run_io_tests,
+    solution_source,
+)
+from vibecli.verify.code_tests import read_tests
 from vibecli.verify.sandbox import Isolation, Limits, isolation
 
-# A path to a tests file (.py asserts, .jsonl/.yaml cases), Python assert source, or stdin/stdout cases.
-Tests = Path | str | Sequence[IOCase | Mapping[str, Any]]
+# A path to a tests file (.py asserts, .jsonl/.json/.yaml cases), Python assert source or JSON(L) text
+# of cases, stdin/stdout cases, or a mapping of them (APPS's inputs/outputs; see code_tests.py).
+Tests = Path | str | Sequence[IOCase | Mapping[str, Any]] | Mapping[str, Any]
 
 
 @dataclass(frozen=True)
@@ -49,39 +62,61 @@ class CodeVerdict:
 
 def io_cases(cases: Sequence[IOCase | Mapping[str, Any]]) -> list[IOCase]:
     """stdin/stdout cases given in memory (`{"input": …, "output": …}` mappings or `IOCase`s)."""
-    out = []
-    for number, case in enumerate(cases, start=1):
-        if isinstance(case, IOCase):
-            out.append(case)
-        elif isinstance(case, Mapping) and {"input", "output"} <= set(case):
-            out.append(IOCase(str(case["input"]), str(case["output"])))
-        else:
-            raise UsageError(f"test {number} needs 'input' and 'output'")
-    if not out:
-        raise UsageError("no tests given")
-    return out
+    read = read_tests(list(cases))
+    assert isinstance(read, list)  # a list is always read as cases
+    return read
 
 
 def check_code(
-    solution: str, tests: Tests, *, timeout_s: float = 6.0, memory_mb: int = 1024,
+    solution: str, tests: Tests | object, *, timeout_s: float = 6.0, memory_mb: int = 1024,
     float_tolerance: float | None = None, entry_point: str | None = None, require_isolation: bool = True,
+    budget_s: float | None = None, stop_on_timeout: bool = False,
 ) -> CodeVerdict:  # fmt: skip
     """Run `solution` (a program, or a model response: its last code block after `</think>`) against
-    `tests`. Raises `UsageError` for tests that cannot be read, `SandboxUnavailable` where no isolation
-    can be made and `require_isolation` holds, `OSError` when the sandbox itself fails."""
+    `tests` (any format `read_tests` understands). `timeout_s` caps each test; `budget_s`, when
+    given, caps the whole check: once it is spent the tests not yet run are not run and count as
+    failed (`time_limit`); with `stop_on_timeout`, so do the cases after one that ran out of time
+    (an endless loop then costs one timeout, not one per case). Raises `UsageError` for tests that
+    cannot be read or hold no test, `SandboxUnavailable` where no isolation can be made and
+    `require_isolation` holds, `OSError` when the sandbox itself fails. A solution that gives
+    `check(candidate)` no function fails."""
+    read = read_tests(tests)
     source = solution_source(solution)
-    limits = Limits(wall_s=timeout_s, cpu_s=timeout_s, memory_mb=memory_mb, require_isolation=require_isolation)
-    if isinstance(tests, Path):
-        if tests.suffix == ".py":
-            try:
-                asserts = tests.read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError) as exc:
-                raise UsageError(f"cannot read tests file {tests}: {exc}") from None
-            results = run_assert_tests(source, asserts, limits=limits, entry_point=entry_point)
-        else:
-            results = run_io_tests(source, load_io_cases(tests), limits=limits, float_tolerance=float_tolerance)
-    elif isinstance(tests, str):
-        results = run_assert_tests(source, tests, limits=limits, entry_point=entry_point)
+    per_test = min(timeout_s, budget_s) if budget_s is not None else timeout_s
+    limits = Limits(wall_s=per_test, cpu_s=per_test, memory_mb=memory_mb, require_isolation=require_isolation)
+    if isinstance(read, str):
+        if entry_point is None and _needs_function(source, read):
+            failed = TestResult(1, "runtime_error", 0.0, "the solution has no function to pass to check(candidate)")
+            return CodeVerdict((failed,), isolation())
+        results = run_assert_tests(source, read, limits=limits, entry_point=entry_point)
     else:
-        results = run_io_tests(source, io_cases(tests), limits=limits, float_tolerance=float_tolerance)
+        results = _run_cases(source, read, limits, float_tolerance, budget_s, stop_on_timeout)
     return CodeVerdict(tuple(results), isolation())
+
+
+def _needs_function(source: str, tests: str) -> bool:
+    """The tests define `check(candidate)` without calling it, and the solution defines no function."""
+    return _defines_check(tests) and not _calls_check(tests) and infer_entry_point(source, tests) is None
+
+
+def _run_cases(
+    source: str, cases: list[IOCase], limits: Limits, float_tolerance: float | None, budget_s: float | None,
+    stop_on_timeout: bool,
+) -> list[TestResult]:  # fmt: skip
+    """Case by case, each under `limits` cut to what is left of `budget_s`."""
+    if budget_s is None and not stop_on_timeout:
+        return run_io_tests(source, cases, limits=limits, float_tolerance=float_tolerance)
+    deadline = time.monotonic() + (budget_s if budget_s is not None else math.inf)
+    results: list[TestResult] = []
+    for index, case in enumerate(cases, start=1):
+        left = deadline - time.monotonic()
+        if left <= 0:
+            results.append(TestResult(index, "time_limit", 0.0, f"not run: the {budget_s:g}s budget was spent"))
+            continue
+        if stop_on_timeout and results and results[-1].verdict == "time_limit":
+            results.append(TestResult(index, "time_limit", 0.0, "not run: an earlier case ran out of time"))
+            continue
+        cut = dataclasses.replace(limits, wall_s=min(limits.wall_s, left), cpu_s=min(limits.cpu_s, left))
+        (result,) = run_io_tests(source, [case], limits=cut, float_tolerance=float_tolerance)
+        results.append(dataclasses.replace(result, index=index))
+    return results

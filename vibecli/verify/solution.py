@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from vibecli.verify.math import check_math
@@ -27,17 +26,13 @@ def check_against_expected(final_answer: str | None, expected: str) -> SolutionC
     return SolutionCheck("math", verdict.verdict, verdict.reason, record)
 
 
-def check_against_tests(code: str | None, tests: Path, *, timeout_s: float = 6.0) -> SolutionCheck:
-    from vibecli.verify.code import load_io_cases, run_assert_tests, run_io_tests
-    from vibecli.verify.sandbox import Limits
+def check_against_tests(code: str | None, tests: object, *, timeout_s: float = 6.0) -> SolutionCheck:
+    """`tests`: a tests file, or any tests `vibecli.verify_code` reads (see verify/code_tests.py)."""
+    from vibecli.verify.code_check import check_code
 
     if code is None:
         return SolutionCheck("code", "failed", "no code block in the answer", {"passed": 0, "total": 0})
-    limits = Limits(wall_s=timeout_s, cpu_s=timeout_s)
-    if tests.suffix == ".py":
-        results = run_assert_tests(code, tests.read_text(encoding="utf-8"), limits=limits)
-    else:
-        results = run_io_tests(code, load_io_cases(tests), limits=limits)
+    results = check_code(code, tests, timeout_s=timeout_s).tests
     passed = sum(r.verdict == "passed" for r in results)
     record = {
         "passed": passed,

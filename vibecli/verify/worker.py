@@ -8,6 +8,7 @@ their parent, even when it is SIGKILLed, and hold none of its sockets.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import multiprocessing
 import os
@@ -75,18 +76,54 @@ def _serve(conn: Connection) -> None:
 
 
 class _Worker:
+    """One worker process. On Linux it is forked directly, not through `multiprocessing.Process`,
+    which refuses to start children from a daemonic process (a `multiprocessing.Pool` worker, a
+    torch DataLoader worker); the worker still dies with the thread that forked it
+    (`die_with_parent`) and is killed and reaped by `kill`."""
+
     def __init__(self, context: Any) -> None:
-        self.conn, child = context.Pipe()
-        self.process = context.Process(target=_serve, args=(child,), daemon=True)
-        self.process.start()
+        self.conn, child = multiprocessing.Pipe()
+        self.process: Any = None
+        self.pid = 0
+        self.owner = os.getpid()  # a forked child's copy of this object must not kill the parent's worker
+        if context is None:
+            self.pid = _fork_worker(self.conn, child)
+        else:
+            self.process = context.Process(target=_serve, args=(child,), daemon=True)
+            self.process.start()
+            self.pid = self.process.pid
         child.close()
         self.job: int | None = None
         self.deadline = 0.0
 
     def kill(self) -> None:
-        self.process.kill()
-        self.process.join(timeout=5)
+        if os.getpid() != self.owner:
+            self.conn.close()
+            return
+        if self.process is not None:
+            self.process.kill()
+            self.process.join(timeout=5)
+        elif self.pid:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGKILL)
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(self.pid, 0)  # reaped now: no zombie is left behind
+            self.pid = 0
         self.conn.close()
+
+
+def _fork_worker(parent_end: Connection, child_end: Connection) -> int:
+    pid = os.fork()
+    if pid:
+        return pid
+    status = 0
+    try:  # the child: serve until the pipe closes, then leave without running the parent's exit handlers
+        parent_end.close()
+        _serve(child_end)
+    except BaseException:
+        status = 1
+    finally:
+        os._exit(status)
 
 
 class WorkerPool:
@@ -95,8 +132,8 @@ class WorkerPool:
     def __init__(self, *, workers: int = 1, timeout_s: float = 10.0, warm: Iterable[str] = ()) -> None:
         for module in warm:  # imported before forking, so every worker starts with it loaded
             importlib.import_module(module)
-        method = "fork" if sys.platform == "linux" else "spawn"
-        self._context = multiprocessing.get_context(method)
+        # Linux: workers forked directly (None); elsewhere spawned by multiprocessing.
+        self._context = None if sys.platform.startswith("linux") else multiprocessing.get_context("spawn")
         self._workers = [_Worker(self._context) for _ in range(max(1, workers))]
         self.timeout_s = timeout_s
 
@@ -110,6 +147,12 @@ class WorkerPool:
         for worker in self._workers:
             worker.kill()
         self._workers = []
+
+    def __del__(self) -> None:
+        # A pool dropped without close(), e.g. with the thread that held it: its workers are
+        # killed (they die with that thread anyway) and reaped, not left as zombies.
+        with contextlib.suppress(Exception):
+            self.close()
 
     def call(self, path: str, *args: Any) -> Any:
         """One call; returns its result, a `TimedOut` or a `Failed`."""
