@@ -250,3 +250,29 @@ def test_malformed_lines_are_reported_in_file_order(tmp_path: Path, early: int, 
     assert code == ExitCode.USAGE and f"line {early}:" in one_line(err)
     with pytest.raises(UsageError, match=f"line {early}:"):
         file_problems(path, "math")
+
+
+NOT_LISTS = {
+    "a mapping": "id: y1\nproblem: What is 2 + 2?\n",
+    "a nested mapping": "problems:\n  - id: a\n    problem: What is 2 + 2?\n",
+    "a bare text": "What is 2 + 2?\n",
+    "a number": "42\n",
+}
+
+
+@pytest.mark.parametrize("what", NOT_LISTS)
+@pytest.mark.parametrize("name", ["set.yaml", "set.yml"])
+def test_a_yaml_file_that_is_not_a_list_is_refused_never_plain_text(tmp_path: Path, what: str, name: str) -> None:
+    path = tmp_path / name
+    path.write_text(NOT_LISTS[what])
+    code, out, err = batch(str(path), "--model", "demo", "-t", "0")
+    assert code == ExitCode.USAGE and out == ""
+    assert "must be a list of problems" in one_line(err) and name in one_line(err)
+    result = runner.invoke(app, ["eval", str(path), "--model", "demo", "-k", "1", "-o", str(tmp_path / "run")])
+    assert result.exit_code == ExitCode.USAGE and "must be a list of problems" in one_line(result.stderr)
+    assert not (tmp_path / "run").exists()
+    path.write_text("- id: a\n  problem: What is 2 + 2?\n- What is 3 + 3?\n")  # a list still reads
+    from vibecli.batch.inputs import load_problems
+
+    problems = load_problems([(name, path.read_text())], on_malformed=pytest.fail)
+    assert [p.problem for p in problems] == ["What is 2 + 2?", "What is 3 + 3?"]

@@ -95,8 +95,48 @@ def hostile(root: Path, problems: Path, run: Path) -> list[tuple[str, list[str],
         ("report of nothing", ["eval", "report", str(folder)], "no vibe eval run"),
         ("list with extra words", ["eval", "list", "aime25"], "usage"),
         ("-k 0", [*base, "-k", "0"], "-k"),
+        *not_list_yaml(root, model),
+        (
+            "several benchmarks into a folder of user files",
+            ["eval", str(problems), str(write_set(root / "other.jsonl", SET[:1])), *model, "-o", str(folder)],
+            "not a vibe eval run",
+        ),
+        (
+            "several benchmarks into a run's own folder",
+            ["eval", str(problems), str(root / "other.jsonl"), *model, "-o", str(run), "--resume"],
+            "not a vibe eval run",
+        ),
+        *unwritable_outputs(base),
+        ("--choices shuffled without --seed", [*base, "--choices", "shuffled"], "--seed"),
+        ("an unknown mode in the file", ["eval", str(bad_mode(root, "nonsense")), *model], "line 2"),
+        ("an internal mode in the file", ["eval", str(bad_mode(root, "card-math")), *model], "line 2"),
         ("a temperature out of range", [*base, "--temperature", "-1"], "temperature"),
     ]
+
+
+def bad_mode(root: Path, mode: str) -> Path:
+    path = root / f"mode-{mode}.jsonl"
+    write_set(path, SET[:1])
+    with path.open("a") as stream:
+        stream.write(json.dumps({"id": "m", "question": "What is 1 + 1?", "answer": "2", "mode": mode}) + "\n")
+    return path
+
+
+def not_list_yaml(root: Path, model: list[str]) -> list[tuple[str, list[str], str]]:
+    """A .yaml file that is not a list is refused, never run as lines of plain text."""
+    cases = {"mapping": "id: y1\nproblem: x\n", "nested": "problems:\n  - id: a\n    problem: x\n", "text": "x\n"}
+    for name, text in cases.items():
+        (root / f"{name}.yaml").write_text(text)
+    return [(f"a .yaml {name}", ["eval", str(root / f"{name}.yaml"), *model], "list of problems") for name in cases]
+
+
+def unwritable_outputs(base: list[str]) -> list[tuple[str, list[str], str]]:
+    """Paths whose folder exists and os.access allows (to root), where no file can be made."""
+    return [
+        (f"{flag} {path}", [*base, "--think-budget", "0,off", flag, path], "writ")
+        for flag, path in (("--plot", "/proc/x.png"), ("--plot", "/proc/self/x.svg"),
+                           ("--summary-json", "/proc/x.json"), ("--summary-json", "/sys/x.json"))
+    ]  # fmt: skip
 
 
 def test_hostile_invocations_are_refused_before_any_model_loads(
@@ -122,6 +162,11 @@ def test_hostile_invocations_are_refused_before_any_model_loads(
         assert result.exit_code == 2, (what, result.exit_code, result.stderr, result.exception)
         assert "Traceback" not in result.stderr and len(lines) == 1, (what, result.stderr)
         assert word.lower() in lines[0].lower(), (what, lines[0])
+        if "mode in the file" in what:  # the file and line named, and only the modes a file may use
+            assert "mode-" in lines[0] and "known: auto" in lines[0] and "card-" not in lines[0].split("known: ")[1]
+            assert "gpqa" not in lines[0].split("known: ")[1], lines[0]
+        if what == "--resume with another protocol":  # the values, not only the setting's name
+            assert "max_tokens (was 300, now 299)" in lines[0], lines[0]
     assert loads == []
     assert (tmp_path / "a-folder" / "keep.txt").read_text() == "user data"
     assert (sorted(p.name for p in run.iterdir()), (run / "samples.jsonl").read_text()) == before
@@ -161,7 +206,7 @@ def test_a_changed_gold_is_regraded_and_a_smaller_k_reported_at_the_k_asked(tmp_
     assert two.exit_code == 0, two.stderr
     row = summary(smaller)
     assert (row["k"], row["samples"], row["samples_in_run"]) == (2, 6, 4)
-    assert "reported at the 2 asked" in two.stderr
+    assert "the run's k is 4 (it holds 4 samples per problem); reported at the 2 asked" in two.stderr
     report = runner.invoke(app, ["eval", "report", str(out), "--summary-json", str(tmp_path / "r.json")])
     assert report.exit_code == 0 and "samples 12 of 12" in report.stdout
 
@@ -193,3 +238,39 @@ def test_a_setting_from_the_environment_replacing_the_protocol_warns_and_is_reco
     assert {"key": "temperature", "value": 0.3, "from": "environment"} in manifest["protocol"]["overrides"]
     assert {"key": "max_tokens", "value": 300, "from": "flag"} in manifest["protocol"]["overrides"]
     assert "replaced: temperature 0.3 (environment)" in result.stdout
+
+
+def test_a_plot_that_cannot_be_written_after_the_run_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The folder probed before the run can turn into a file before the plot is drawn: one line, exit 2."""
+    problems, plot = write_set(tmp_path / "set.jsonl", SET[:1]), tmp_path / "gone" / "p.png"
+    import vibecli.ui.eval_view as view
+
+    real = view.plot_budgets
+
+    def vanish(rows: list[dict[str, object]], path: Path) -> None:
+        (tmp_path / "gone").rmdir()
+        (tmp_path / "gone").write_text("a file where the folder was")
+        real(rows, path)
+
+    monkeypatch.setattr(view, "plot_budgets", vanish)
+    args = ["-o", str(tmp_path / "run"), "--think-budget", "0,off", "--plot", str(plot)]
+    result = runner.invoke(app, ["eval", str(problems), "--model", "demo", "-k", "1", "--max-tokens", "300", *args])
+    lines = result.stderr.strip().splitlines()
+    assert result.exit_code == 2 and "Traceback" not in result.stderr, (result.exit_code, result.stderr)
+    assert lines[-1].startswith(f"vibe: cannot write --plot {plot}"), lines
+    assert (tmp_path / "run" / "samples.jsonl").read_text().count("\n") == 2  # the samples are kept
+
+
+def test_a_smaller_k_after_an_interrupted_run_says_what_the_run_holds(tmp_path: Path) -> None:
+    problems, out = write_set(tmp_path / "set.jsonl"), tmp_path / "run"
+    args = ["eval", str(problems), "--model", "demo", "--max-tokens", "300", "-o", str(out)]
+    assert runner.invoke(app, [*args, "-k", "2"]).exit_code == 0
+    samples = out / "samples.jsonl"  # as if interrupted: only `a` has its second sample
+    kept = [line for line in samples.read_text().splitlines(keepends=True)
+            if json.loads(line)["problem"] == "a" or json.loads(line)["sample"] == 0]  # fmt: skip
+    samples.write_text("".join(kept))
+    result = runner.invoke(app, [*args, "-k", "1", "--resume"])
+    assert result.exit_code == 0, result.stderr
+    assert "the run's k is 2 (it holds 1-2 samples per problem); reported at the 1 asked" in result.stderr

@@ -3,8 +3,8 @@
 The format is decided once, here, for `vibe batch` and `vibe eval` alike: a `.jsonl` file, or
 one whose first non-blank line starts with `{`, is JSONL, and each of its lines must be a JSON
 object; a line that is not (`[1, 2]`, `"text"`, broken JSON) is a malformed line, never
-problem text. A `.yaml`/`.yml` file or one starting with `- ` is a YAML list; anything else is
-plain text.
+problem text. A `.yaml`/`.yml` file or one starting with `- ` is a YAML list (anything else
+in it, a mapping or a bare text, is refused); anything else is plain text.
 
 Records take `id`, `problem` (or `question`, `prompt`), `answer` (or `expected`, `gold`),
 and optionally `mode`, `tests`, `think_budget` and `starter_code`. A record without an `id`
@@ -160,14 +160,19 @@ def parse_problems(text: str, source: str) -> tuple[list[tuple[int, Any]], list[
             data = yaml.safe_load(text)
         except yaml.YAMLError as exc:
             raise UsageError(f"{source}: not valid YAML ({str(exc).splitlines()[0]})") from None
-        if isinstance(data, list):
-            for index, item in enumerate(data, start=1):
-                if isinstance(item, dict):
-                    items.append((index, item))
-                else:  # `- 1`, `- "text"`: a record must be a mapping, as a JSONL line must be an object
-                    bad.append(Malformed(source, index, "not a mapping (each item of a YAML list is a record: "
-                                                        "problem: …, answer: …)"))  # fmt: skip
-            return items, bad
+        if data is None:
+            return [], bad
+        if not isinstance(data, list):  # a mapping or a bare text is never read as lines of plain text
+            kind_of = "a mapping" if isinstance(data, dict) else f"a {type(data).__name__}"
+            raise UsageError(f"{source}: a YAML problem file must be a list of problems (`- problem: ...`), "
+                             f"not {kind_of}")  # fmt: skip
+        for index, item in enumerate(data, start=1):
+            if isinstance(item, dict):
+                items.append((index, item))
+            else:  # `- 1`, `- "text"`: a record must be a mapping, as a JSONL line must be an object
+                bad.append(Malformed(source, index, "not a mapping (each item of a YAML list is a record: "
+                                                    "problem: …, answer: …)"))  # fmt: skip
+        return items, bad
     for number, body in _plain_items(text):
         why = _not_utf8(body)
         if why is not None:

@@ -115,7 +115,7 @@ def _eval(
     choices: Annotated[
         str | None,
         typer.Option(
-            "--choices", help="GPQA: card (the card's order, correct option A) or shuffled (by --seed). [card]"
+            "--choices", help="GPQA: card (the card's order, correct option A) or shuffled (needs --seed). [card]"
         ),
     ] = None,
     source: Annotated[
@@ -205,6 +205,8 @@ def _eval(
         top_k=top_k,
         max_tokens=max_tokens,
     )  # fmt: skip (validates them too)
+    if choices == "shuffled" and config.seed is None:  # a silent seed 0 would pass for a choice
+        raise UsageError("--choices shuffled needs --seed N: the order of the options is the seed's")
     budgets = parse_budgets(think_budget)
     window = _date(since, "--since"), _date(until, "--until")
     if window[0] and window[1] and window[0] >= window[1]:
@@ -261,6 +263,8 @@ def _run(terminal: Terminal, config: Any, plan: _Plan) -> list[dict[str, Any]]:
     if plan.output is not None:
         if plan.output.is_file():
             raise UsageError(f"-o {plan.output} is a file: give a folder for the run")
+        if len(targets) > 1:
+            ev.check_parent(plan.output, [target.name for target in targets])
         for target in targets:
             ev.check_output(plan.output / target.name if len(targets) > 1 else plan.output, resume=plan.resume)
     windowed = plan.since is not None or plan.until is not None
@@ -287,6 +291,9 @@ def _run(terminal: Terminal, config: Any, plan: _Plan) -> list[dict[str, Any]]:
         if folder.exists():
             old = ev.check_resume(folder, target, settings, problems, source, resume=plan.resume)
             plan.run_k[target.name] = int(old["settings"]["k"])  # without -k, a resume keeps the run's k
+            warning = ev.gold_warning(folder, problems)
+            if warning:
+                terminal.err.print(f"vibe: warning: {warning}", style="warning", markup=False, highlight=False)
     if plan.run_k:
         runs = _settings(terminal, config, plan, chosen, chosen_by, loaded, templates, quiet=True)
     engine = load_engine(config, terminal)
@@ -325,10 +332,11 @@ def _run(terminal: Terminal, config: Any, plan: _Plan) -> list[dict[str, Any]]:
                     break
                 view.stage(f"{target.name} · grading", len(folder.samples()))
                 ev.grade_run(folder, problems, templates, grader, pool, on_progress=view.graded, k=k)
-                rows += ev.summaries(folder, grader, k=k)
+                rows += ev.summaries(folder, grader, k=k, problems=problems)
                 if int(manifest["settings"]["k"]) != k:
-                    terminal.err.print(f"{target.name}: the run holds {manifest['settings']['k']} samples per "
-                                       f"problem; reported at the {k} asked", style="muted", markup=False)  # fmt: skip
+                    terminal.err.print(f"{target.name}: the run's k is {manifest['settings']['k']} (it holds "
+                                       f"{ev.held(folder, problems, plan.budgets)} samples per problem); reported "
+                                       f"at the {k} asked", style="muted", markup=False)  # fmt: skip
                 terminal.err.print(f"{target.name}: {folder.path}", style="muted", markup=False)
         finally:
             view.close()

@@ -27,7 +27,10 @@ def write_outputs(terminal: Terminal, rows: list[dict[str, Any]], summary_json: 
         except OSError as exc:  # checked before the run; the disk can still fill or vanish
             raise UsageError(f"cannot write --summary-json {summary_json}: {exc.strerror or exc}") from None
     if plot is not None:
-        plot_budgets(rows, plot)
+        try:
+            plot_budgets(rows, plot)
+        except OSError as exc:  # probed before the run; the disk can still fill or vanish
+            raise UsageError(f"cannot write --plot {plot}: {exc.strerror or exc}") from None
         terminal.err.print(f"plot: {plot}", style="muted", markup=False)
 
 
@@ -35,6 +38,7 @@ def _output_file(path: Path | None, flag: str, suffixes: tuple[str, ...]) -> Non
     """An output file checked before anything runs: its extension, not a folder, and a folder for it
     that exists or can be made (made now, as --plot's always was)."""
     import os
+    import tempfile
 
     if path is None:
         return
@@ -50,7 +54,14 @@ def _output_file(path: Path | None, flag: str, suffixes: tuple[str, ...]) -> Non
         raise UsageError(f"{flag} {path}: {existing} is a file, not a folder")
     if not os.access(existing, os.W_OK | os.X_OK):
         raise UsageError(f"{flag} {path}: the folder {existing} is not writable")
-    parent.mkdir(parents=True, exist_ok=True)
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        # os.access says yes to root and on some mounts (/proc): only a file made there proves it
+        handle, probe = tempfile.mkstemp(prefix=".vibe-probe-", dir=parent)
+        os.close(handle)
+        os.unlink(probe)
+    except OSError as exc:
+        raise UsageError(f"{flag} {path}: cannot write in {parent} ({exc.strerror or exc})") from None
 
 
 def check_files(summary_json: Path | None, plot: Path | None) -> None:
@@ -93,7 +104,7 @@ def _problems_of(folder: RunFolder, templates: dict[str, Any]) -> list[Any] | No
 
 
 def report(directory: Path, grader: str | None, k: int | None, summary_json: Path | None, plot: Path | None) -> None:
-    from vibecli.eval.evaluate import eval_templates, grade_run, problem_digests, summaries
+    from vibecli.eval.evaluate import eval_templates, gold_warning, grade_run, reported_problems, summaries
     from vibecli.eval.store import find_runs
     from vibecli.prompting.templates import load_templates
     from vibecli.verify.math import math_pool
@@ -105,22 +116,21 @@ def report(directory: Path, grader: str | None, k: int | None, summary_json: Pat
     check_files(summary_json, plot)
     templates = eval_templates(load_templates())
     rows: list[dict[str, Any]] = []
+    # every run's problems checked before anything is graded: a changed text refuses the report
+    loaded = [(folder, _problems_of(folder, templates)) for folder in runs]
+    checked = [(folder, None if found is None else reported_problems(folder, found)) for folder, found in loaded]
     with math_pool(workers=1) as pool:
-        for folder in runs:
+        for folder, problems in checked:
             manifest = folder.manifest()
             chosen = grader or str(manifest.get("grader", "vibe"))
-            problems = _problems_of(folder, templates)
             if problems is None:
                 error_line(terminal, f"{folder.path}: its problems cannot be read; reporting what is graded")
             else:
-                before = manifest.get("digests") or {}
-                changed = [p.id for p in problems if p.id in before and before[p.id]["gold"] != problem_digests(p)[1]]
-                if changed:
-                    terminal.err.print(f"vibe: warning: {folder.path}: the gold of {len(changed)} problems changed "
-                                       "since the run; they are graded against the current one", style="warning",
-                                       markup=False)  # fmt: skip
+                warning = gold_warning(folder, problems)
+                if warning:
+                    terminal.err.print(f"vibe: warning: {warning}", style="warning", markup=False)
                 grade_run(folder, problems, templates, chosen, pool, k=k)
-            rows += summaries(folder, chosen, k=k)
+            rows += summaries(folder, chosen, k=k, problems=problems)
     write_outputs(terminal, rows, summary_json, plot)
 
 

@@ -12,6 +12,7 @@ import json
 import pickle
 import random
 import zlib
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -163,8 +164,9 @@ def benchmark_problems(
     return problems
 
 
-def file_problems(path: Path, mode: str) -> list[EvalProblem]:
-    """A local problem set (JSONL or YAML, the fields of `vibe batch`); a malformed line is a usage error."""
+def file_problems(path: Path, mode: str, modes: Collection[str] | None = None) -> list[EvalProblem]:
+    """A local problem set (JSONL or YAML, the fields of `vibe batch`); a malformed line, or a `mode`
+    not in `modes`, is a usage error naming the file and line."""
     from vibecli.batch.inputs import load_problems
 
     def malformed(item: object) -> None:
@@ -174,7 +176,7 @@ def file_problems(path: Path, mode: str) -> list[EvalProblem]:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"cannot read benchmark file {path}: {exc}") from None
-    problems = load_problems([(str(path), text)], on_malformed=malformed)
+    problems = load_problems([(str(path), text)], on_malformed=malformed, modes=modes)
     base = path.parent
     return [EvalProblem(p.id, p.problem, p.expected, p.mode or mode,
                         tests_file=str(base / p.tests) if p.tests else None) for p in problems]  # fmt: skip

@@ -62,6 +62,14 @@ def eval_templates(templates: dict[str, PromptTemplate]) -> dict[str, PromptTemp
     return {**templates, "gpqa": GPQA_TEMPLATE, **{t.name: t for t in VERBATIM.values()}}
 
 
+def user_modes(templates: dict[str, PromptTemplate]) -> set[str]:
+    """The modes a problem file may name: auto and the prompt templates, not eval's own (gpqa, card-*)."""
+    from vibecli.eval.card_data import VERBATIM
+
+    internal = {GPQA_TEMPLATE.name, *(t.name for t in VERBATIM.values())}
+    return {"auto", *templates} - internal
+
+
 def load_target(
     target: Target, templates: dict[str, PromptTemplate], *, mode: str, revision: str | None = None,
     since: str | None = None, until: str | None = None, choices: str = "card", seed: int = 0, origin: str = "hub",
@@ -71,7 +79,7 @@ def load_target(
         return _card_target(target)
     if target.file is not None:
         try:
-            problems = file_problems(target.file, mode)
+            problems = file_problems(target.file, mode, modes=user_modes(templates))
         except UsageError as exc:  # the batch reader's advice names a flag eval does not have
             raise UsageError(str(exc).replace("; add --rename-duplicates to number repeats",
                                               ": give each problem its own id")) from None  # fmt: skip
@@ -190,6 +198,7 @@ def open_run(
                              f"({old.get('model')} there, {manifest['model']} now)")  # fmt: skip
         manifest["created"] = old.get("created", manifest["created"])
         manifest["digests"] = {**(old.get("digests") or {}), **manifest["digests"]}  # a --limit keeps the rest
+        manifest["problems"] = max(len(manifest["digests"]), int(old.get("problems", 0)))  # never a --limit's
         manifest["settings"]["k"] = max(int(old["settings"]["k"]), settings.k)
         manifest["budgets"] = old["budgets"] + [b for b in budgets if b not in old["budgets"]]
         folder.repair()
@@ -214,6 +223,18 @@ def check_output(path: Path, *, resume: bool) -> None:
         raise UsageError(f"--resume: {path} holds no run to continue")
 
 
+def check_parent(path: Path, names: list[str]) -> None:
+    """`-o DIR` of several benchmarks, before any model loads: DIR may hold only their run folders
+    (each checked by `check_output`) and other vibe eval runs, never files of the user's."""
+    if not path.is_dir():
+        return
+    strangers = sorted(p.name for p in path.iterdir() if p.name not in names and not RunFolder(p).exists())
+    if strangers:
+        shown = ", ".join(strangers[:3]) + (f" and {len(strangers) - 3} more" if len(strangers) > 3 else "")
+        raise UsageError(f"-o {path} holds what is not a vibe eval run ({shown}): give an empty or new folder "
+                         "for several benchmarks")  # fmt: skip
+
+
 def check_resume(
     folder: RunFolder, target: Target, settings: EvalSettings, problems: list[EvalProblem], source: dict[str, Any],
     *, resume: bool,
@@ -224,23 +245,77 @@ def check_resume(
         raise UsageError(f"{folder.path} already has a run: add --resume to continue it, or choose another -o")
     old = folder.manifest()
     mine = settings.to_json()
-    differ = [key for key in _PROTOCOL_KEYS if old["settings"].get(key, mine[key]) != mine[key]]
+
+    def was(key: str, before: Any, now: Any) -> str:
+        return f"{key} (was {_value(before)}, now {_value(now)})"
+
+    differ = [was(key, old["settings"][key], mine[key]) for key in _PROTOCOL_KEYS
+              if old["settings"].get(key, mine[key]) != mine[key]]  # fmt: skip
     if old.get("benchmark") != target.name:
-        differ.append("benchmark")
+        differ.append(was("benchmark", old.get("benchmark"), target.name))
     if old["source"].get("revision") not in (None, source.get("revision")):
-        differ.append("dataset revision")
+        differ.append(was("dataset revision", old["source"].get("revision"), source.get("revision")))
     for key in ("choices", "origin"):
         if key in old["source"] and old["source"].get(key) != source.get(key):
-            differ.append(key)
+            differ.append(was(key, old["source"].get(key), source.get(key)))
     if differ:
         raise UsageError(f"--resume: this run differs from the one in {folder.path} in {', '.join(differ)}")
-    before = old.get("digests") or {}
-    changed = [p.id for p in problems if p.id in before and before[p.id]["asked"] != problem_digests(p)[0]]
+    changed = changed_problems(old, problems, "asked")
     if changed:
-        shown = ", ".join(changed[:3]) + (f" and {len(changed) - 3} more" if len(changed) > 3 else "")
-        raise UsageError(f"--resume: the text of {shown} changed since the run in {folder.path}; "
+        raise UsageError(f"--resume: the text of {_shown(changed)} changed since the run in {folder.path}; "
                          "its samples answer the old text: start a new run (another -o)")  # fmt: skip
     return old
+
+
+def _value(value: Any) -> str:
+    """A setting as a resume's refusal shows it: the protocol's own value when unset."""
+    if value is None:
+        return "unset (the protocol's)"
+    text = json.dumps(value) if isinstance(value, dict | list | str) else str(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _shown(ids: list[str]) -> str:
+    return ", ".join(ids[:3]) + (f" and {len(ids) - 3} more" if len(ids) > 3 else "")
+
+
+def changed_problems(manifest: dict[str, Any], problems: list[EvalProblem], part: str) -> list[str]:
+    """The problems whose text (`asked`) or gold (`gold`) differs from what the run recorded."""
+    before = manifest.get("digests") or {}
+    index = 0 if part == "asked" else 1
+    return [p.id for p in problems if p.id in before and before[p.id][part] != problem_digests(p)[index]]
+
+
+def gold_warning(folder: RunFolder, problems: list[EvalProblem]) -> str | None:
+    """The line a resume or a report prints when golds changed since the run (they are regraded)."""
+    changed = changed_problems(folder.manifest(), problems, "gold")
+    if not changed:
+        return None
+    return (f"{folder.path}: the gold of {len(changed)} problems ({_shown(changed)}) changed since the run; "
+            "they are graded against the current one")  # fmt: skip
+
+
+def reported_problems(folder: RunFolder, problems: list[EvalProblem]) -> list[EvalProblem]:
+    """The problems `vibe eval report` scores: those of the file now that the run was asked (all of
+    them for a run without digests); a problem whose text changed is refused, as a resume refuses it."""
+    manifest = folder.manifest()
+    changed = changed_problems(manifest, problems, "asked")
+    if changed:
+        raise UsageError(f"{folder.path}: the text of {_shown(changed)} changed since the run; its samples "
+                         "answer the old text: restore the problem file to report this run")  # fmt: skip
+    before = manifest.get("digests")
+    return [p for p in problems if p.id in before] if before else problems
+
+
+def held(folder: RunFolder, problems: list[EvalProblem], budgets: list[int | None]) -> str:
+    """How many samples the run really holds per problem and budget: `2`, or `1-2` after an interrupted run."""
+    counts = {(p.id, b): 0 for p in problems for b in budgets}
+    for sample in folder.samples():
+        key = (str(sample["problem"]), sample.get("budget"))
+        if key in counts:
+            counts[key] += 1
+    low, high = min(counts.values(), default=0), max(counts.values(), default=0)
+    return str(low) if low == high else f"{low}-{high}"
 
 
 def missing_jobs(folder: RunFolder, problems: list[EvalProblem], k: int, budget: int | None) -> list[Job]:
@@ -289,13 +364,17 @@ def grade_run(
                 writer.write(vote_record(pool, problem_id, budget, items, fmt))
 
 
-def summaries(folder: RunFolder, grader: str, *, k: int | None = None) -> list[dict[str, Any]]:
-    """One summary per budget of the run at `k` samples (the run's k unless asked), the card's
+def summaries(
+    folder: RunFolder, grader: str, *, k: int | None = None, problems: list[EvalProblem] | None = None
+) -> list[dict[str, Any]]:
+    """One summary per budget of the run at `k` samples (the run's k unless asked) over `problems`
+    (those asked now, or still in the file; all in the folder when they cannot be read), the card's
     numbers beside them for a known checkpoint."""
     manifest = folder.manifest()
     samples, grades = folder.samples(), folder.grades()
     card = card_for(str(manifest["model"]), str(manifest["benchmark"]))
-    rows = [summarize(manifest, samples, grades, grader=grader, budget=budget, k=k,
+    ids = None if problems is None else [p.id for p in problems]
+    rows = [summarize(manifest, samples, grades, grader=grader, budget=budget, k=k, problem_ids=ids,
                       card=card.to_json() if card else None) for budget in manifest["budgets"]]  # fmt: skip
     protocol = manifest.get("protocol") or {}
     for row in rows:

@@ -58,12 +58,18 @@ def wall_seconds(samples: list[dict[str, Any]]) -> float:
 def summarize(
     manifest: dict[str, Any], samples: list[dict[str, Any]], grades: dict[str, dict[str, Any]],
     *, grader: str, budget: int | None, card: dict[str, Any] | None = None, k: int | None = None,
+    problem_ids: list[str] | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     """The summary of one benchmark at one budget (the `--summary-json` schema, one object), over
-    the first `k` samples of each problem (the run's k unless asked)."""
+    the first `k` samples of each of `problem_ids` (the run's k unless asked; every problem in
+    the folder without ids). Samples of other problems (a `--limit`, a problem since deleted from
+    its file) are counted apart as left out, never mixed in."""
     k = k or int(manifest["settings"]["k"])
     kind = manifest.get("kind", "math")
-    mine = [s for s in samples if s.get("budget") == budget and int(s["sample"]) < k]
+    at_budget = [s for s in samples if s.get("budget") == budget]
+    asked = set(problem_ids) if problem_ids is not None else {str(s["problem"]) for s in at_budget}
+    left_out = {str(s["problem"]) for s in at_budget} - asked
+    mine = [s for s in at_budget if int(s["sample"]) < k and str(s["problem"]) in asked]
     by_problem: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for sample in mine:
         by_problem[str(sample["problem"])].append(sample)
@@ -87,6 +93,7 @@ def summarize(
                 mark = grades.get(f"{problem_id}#{winner}#{'off' if budget is None else budget}@{grader}")
                 cons.append(1.0 if mark is not None and mark["correct"] else 0.0)
     pass1, stderr = mean_and_stderr(per_problem)
+    count = len(asked) if problem_ids is not None else int(manifest["problems"])
     counts = [len(v) for v in by_problem.values()]
     tokens = [int(s["tokens"]) for s in mine]
     wall = wall_seconds(mine)
@@ -95,12 +102,13 @@ def summarize(
         "benchmark": manifest["benchmark"],
         "model": manifest["model"],
         "k": k,
-        "problems": int(manifest["problems"]),
+        "problems": count,
         "problems_graded": len(per_problem),
         "problems_complete": len(pass_k),
         "problems_ungraded": len(ungraded),
         "samples": len(mine),
-        "samples_asked": int(manifest["problems"]) * k,
+        "problems_left_out": len(left_out),
+        "samples_asked": count * k,
         "samples_per_problem": [min(counts), max(counts)] if counts else [0, 0],
         "pass@1": pass1,
         "pass@1_stderr": stderr,

@@ -21,6 +21,9 @@ def report_lines(rows: list[dict[str, Any]]) -> Iterator[str]:
         low, high = row.get("samples_per_problem") or (0, 0)
         per = f"{low}" if low == high else f"{low}-{high}"
         parts.append(f"samples {row['samples']} of {row.get('samples_asked', '?')} ({per} per problem, k {row['k']})")
+        if row.get("problems_left_out"):
+            parts.append(f"{row['problems_left_out']} problems of the run left out (not asked now, or no longer in "
+                         "the file)")  # fmt: skip
         if row.get("problems_ungraded"):
             parts.append(f"{row['problems_ungraded']} problems ungraded (no gold), counted apart")
         yield f"{row['benchmark']}: " + " · ".join(parts)
