@@ -271,8 +271,8 @@ def test_a_yaml_file_that_is_not_a_list_is_refused_never_plain_text(tmp_path: Pa
     result = runner.invoke(app, ["eval", str(path), "--model", "demo", "-k", "1", "-o", str(tmp_path / "run")])
     assert result.exit_code == ExitCode.USAGE and "must be a list of problems" in one_line(result.stderr)
     assert not (tmp_path / "run").exists()
-    path.write_text("- id: a\n  problem: What is 2 + 2?\n- What is 3 + 3?\n")  # a list still reads
+    path.write_text("- id: a\n  problem: What is 2 + 2?\n- problem: What is 3 + 3?\n")  # a list still reads
     from vibecli.batch.inputs import load_problems
 
-    problems = load_problems([(name, path.read_text())], on_malformed=pytest.fail)
+    problems = load_problems([(name, path.read_text())], on_malformed=lambda bad: pytest.fail(str(bad)))
     assert [p.problem for p in problems] == ["What is 2 + 2?", "What is 3 + 3?"]
