@@ -242,3 +242,31 @@ def test_many_threads_leave_no_zombies() -> None:
 
 def zombies() -> list[int]:
     return [pid for pid, fields in processes().items() if int(fields[1]) == os.getpid() and fields[0] == "Z"]
+
+
+def test_a_pool_closed_by_many_threads_at_once_closes_each_pipe_once() -> None:
+    # A server's shutdown and the lane that owns a pool can close it together: a second close of
+    # the same pipe raised EBADF (found under load in test_mcp_lifetime), or could close another
+    # file that had taken the descriptor's number.
+    from vibecli.verify.worker import WorkerPool
+
+    for _ in range(10):
+        pool = WorkerPool(workers=2, timeout_s=5)
+        start = threading.Barrier(6)
+        errors: list[BaseException] = []
+
+        def close(
+            pool: WorkerPool = pool, start: threading.Barrier = start, errors: list[BaseException] = errors
+        ) -> None:
+            start.wait()
+            try:
+                pool.close()
+            except BaseException as exc:
+                errors.append(exc)
+
+        threads = [threading.Thread(target=close) for _ in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert errors == []

@@ -15,6 +15,7 @@ import os
 import signal
 import stat
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -95,11 +96,26 @@ class _Worker:
         child.close()
         self.job: int | None = None
         self.deadline = 0.0
+        # A pool can be closed by two threads at once (a server's shutdown beside the lane that
+        # owns it): the second kill must not close the pipe's descriptor again, which by then may
+        # number another file.
+        self._killing = threading.Lock()
+        self._killed = False
 
     def kill(self) -> None:
-        if os.getpid() != self.owner:
-            self.conn.close()
+        if os.getpid() != self.owner:  # a forked child's copy: only its own descriptor to close
+            if not self._killed:
+                self._killed = True
+                self.conn.close()
             return
+        with self._killing:
+            if self._killed:
+                return
+            self._killed = True
+            self._end_process()
+            self.conn.close()
+
+    def _end_process(self) -> None:
         if self.process is not None:
             self.process.kill()
             self.process.join(timeout=5)
@@ -109,7 +125,6 @@ class _Worker:
             with contextlib.suppress(ChildProcessError):
                 os.waitpid(self.pid, 0)  # reaped now: no zombie is left behind
             self.pid = 0
-        self.conn.close()
 
 
 def _fork_worker(parent_end: Connection, child_end: Connection) -> int:
