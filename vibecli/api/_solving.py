@@ -66,31 +66,20 @@ def _template(config: Config, problem: str, templates: Templates) -> PromptTempl
     return pick_template(config.mode, problem, templates, make_terminal())
 
 
-def _checked(result: SolveResult, expected: str | None, tests: ReadTests | None) -> SolveResult:
-    """The verdict of `expected` / `tests` attached, as `vibe solve --expected/--tests` does."""
-    from vibecli.verify.solution import check_against_expected, check_against_tests
-
-    if result.finish_reason == "cancelled":
-        return result
-    if expected is not None:
-        return dataclasses.replace(result, check=check_against_expected(result.final_answer, expected))
-    if tests is not None:
-        return dataclasses.replace(result, check=check_against_tests(result.final_answer, tests))
-    return result
-
-
 def solve_events(
     engine: Backend, config: Config, templates: Templates, problem: str, *, expected: str | None = None,
     tests: ReadTests | None = None, starter_code: str | None = None, cancel: threading.Event | None = None,
 ) -> Iterator[SolveEvent]:  # fmt: skip
     """Thinking and answer deltas as the model writes, then the `SolveResult` (checked when asked)."""
+    from vibecli.verify.solution import with_check
+
     template = _template(config, problem, templates)
     request = build_request(template, problem, sampling=sampling_for(template, config), max_tokens=config.max_tokens,
                             starter_code=starter_code)  # fmt: skip
     events = solve_stream(engine, template, problem, request=request, controls=controls_for(template, config),
                           cancel=cancel)  # fmt: skip
     for event in events:
-        yield _checked(event, expected, tests) if isinstance(event, SolveResult) else event
+        yield with_check(event, expected, tests) if isinstance(event, SolveResult) else event
 
 
 def samples_result(
@@ -128,6 +117,7 @@ def batch_results(
     """(index into `problems`, its `SolveResult`) as each finishes: `vibe batch`'s path, the
     thinking-controlled rows in the backend's continuous batch (each prompt fitted first)."""
     from vibecli.reasoning.rows import Row, RowTick, run_rows
+    from vibecli.verify.solution import with_check
 
     rows, chosen = [], []
     for index, problem in enumerate(problems):
@@ -146,7 +136,7 @@ def batch_results(
             result = row.result(problems[event.index], chosen[event.index], engine,
                                 cancelled=row.ended_cancelled(cancel))  # fmt: skip
             gold = expected[event.index] if expected is not None else None
-            yield event.index, _checked(result, gold, None)
+            yield event.index, with_check(result, gold, None)
     finally:
         cancel.set()  # the caller stopped early: stop generating what is left
         close = getattr(events, "close", None)  # a generator: closing it closes the batch session

@@ -260,20 +260,9 @@ def batch_command(
     todo = [p for p in problems if p.id not in done_ids]
     _problem_modes(todo, config, templates)
     warn_invalid_templates(terminal, templates)
-    flags = {
-        "model": "--model",
-        "backend": "--backend",
-        "mode": "--mode",
-        "temperature": "--temperature",
-        "top_p": "--top-p",
-        "top_k": "--top-k",
-        "seed": "--seed",
-        "max_tokens": "--max-tokens",
-        "think_budget": "--think-budget",
-        "budget_message": "--budget-message",
-        "loop_guard": "--loop-guard",
-    }
-    as_given: list[tuple[str, object]] = [(flags[key], value) for key, value in shaping.items() if value is not None]
+    from vibecli.batch.settings import FLAGS
+
+    as_given: list[tuple[str, object]] = [(FLAGS[key], value) for key, value in shaping.items() if value is not None]
     as_given += [("--base-url", url) for url in base_url or []]
     as_given += [
         (flag, value)

@@ -44,21 +44,6 @@ def read_problem(words: list[str] | None, file: Path | None) -> str:
     return text.strip()
 
 
-def _verified(result: SolveResult, expected: str | None, tests: Path | None) -> SolveResult:
-    """Attach the verdict of `--expected` / `--tests`, checked right after solving."""
-    import dataclasses
-
-    from vibecli.verify.solution import check_against_expected, check_against_tests
-
-    if result.finish_reason == "cancelled":
-        return result
-    if expected is not None:
-        return dataclasses.replace(result, check=check_against_expected(result.final_answer, expected))
-    if tests is not None:
-        return dataclasses.replace(result, check=check_against_tests(result.final_answer, tests))
-    return result
-
-
 def _exit_code(result: SolveResult, terminal: Terminal) -> ExitCode:
     if result.finish_reason == "cancelled":
         return ExitCode.INTERRUPTED
@@ -166,6 +151,8 @@ def solve_command(
         template, text, sampling=sampling_for(template, config), max_tokens=config.max_tokens, starter_code=starter
     )
     controls = controls_for(template, config)
+    from vibecli.verify.solution import with_check
+
     view = SolveView(terminal, think=config.think, json_output=json_output, budget=controls.budget)
     result: SolveResult | None = None
     with InterruptHandler() as interrupt:
@@ -175,7 +162,7 @@ def solve_command(
                 wrap_up=interrupt.wrap_up,
             )  # fmt: skip
             finished = view.consume(events)
-            result = _verified(finished, expected, tests) if finished is not None else None
+            result = with_check(finished, expected, tests) if finished is not None else None
         finally:
             view.close(result, stats=stats)
             engine.close()

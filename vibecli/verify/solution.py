@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
 
 from vibecli.verify.math import check_math
+
+if TYPE_CHECKING:
+    from vibecli.reasoning.results import SolveResult
 
 
 @dataclass(frozen=True)
@@ -41,3 +44,15 @@ def check_against_tests(code: str | None, tests: object, *, timeout_s: float = 6
     }
     verdict = "passed" if passed == len(results) else "failed"
     return SolutionCheck("code", verdict, f"{passed}/{len(results)} tests passed", record)
+
+
+def with_check(result: SolveResult, expected: str | None, tests: object | None) -> SolveResult:
+    """`result` with the verdict of `expected` or `tests` attached (a cancelled result is left
+    unchecked), as `vibe solve --expected/--tests` and the Python API's `solve` give it."""
+    if result.finish_reason == "cancelled":
+        return result
+    if expected is not None:
+        return replace(result, check=check_against_expected(result.final_answer, expected))
+    if tests is not None:
+        return replace(result, check=check_against_tests(result.final_answer, tests))
+    return result
