@@ -18,6 +18,9 @@ Steps (a failure in one does not stop the next; each is skipped when too little 
 - speed: batch-1 decode tokens/s of EXL2 4.0 bpw, fp16 exl2 and transformers on the same
   shapes, and each decode's achieved memory bandwidth (weight and KV bytes read per token x
   tokens/s) as a share of the GPU's measured copy bandwidth.
+- transformers_compile: the transformers engine's static cache and compiled decode against its
+  growing cache and against `generate` (dynamic, and static with its own compile), batch-1
+  tokens/s on VibeThinker-1.5B's shapes (see gpu_check_transformers.py).
 
 Run it with scripts/gpu_check.sh (which installs the carried wheels first); `--fake` runs every
 step on CPU against tests/fake_exllamav2 (see gpu_check_support.py).
@@ -51,6 +54,7 @@ from gpu_check_support import (
     safetensors_bytes,
     weight_bytes_per_token,
 )
+from gpu_check_transformers import step_transformers_compile
 
 BUDGET_S = float(os.environ.get("VIBE_GPU_CHECK_BUDGET_S", "520"))  # the whole check ends inside 9 minutes
 STARTED = time.monotonic()
@@ -95,6 +99,9 @@ class Check:
 
             self.made["demo_fp16"] = fp16_copy(demo_model_dir(), self.work / "demo-fp16")
         return Path(self.made["demo_fp16"])
+
+    def agreement(self, path: Path, reference: list[str], candidate: list[str]) -> dict[str, Any]:
+        return agreement(path, reference, candidate)
 
     def vibethinker(self) -> Path:
         if "vibethinker" not in self.made:
@@ -410,6 +417,7 @@ STEPS: list[tuple[str, Callable[[Check], dict[str, Any]], float]] = [
     ("caches", step_caches, 45),
     ("quantize", step_quantize, 90),
     ("speed", step_speed, 40),
+    ("transformers_compile", step_transformers_compile, 60),
 ]
 
 

@@ -169,3 +169,17 @@ def test_a_prompt_longer_than_one_pass_takes_goes_in_the_largest_chunks(
     prompt_tokens = len(tiny_backend.encode_within_context(long))
     chunks = [tokens for _, tokens in passes[: -(-prompt_tokens // 40)]]
     assert sum(chunks) == prompt_tokens and all(tokens == 40 for tokens in chunks[:-1])
+
+
+def test_prompts_arriving_beside_running_rows_are_prefilled_together(
+    tiny_backend: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reqs = [request(p, max_new_tokens=12 + 4 * i) for i, p in enumerate(PROBLEMS[:4])]
+    expected = {r.request_id: alone(tiny_backend, r).text for r in reqs}
+    monkeypatch.setattr(tiny_backend, "prefill_chunk", 4096)  # as learned: the three fit one pass
+    passes = recording_passes(tiny_backend, monkeypatch)
+    got = run_session(tiny_backend.open_batch(4), {0: reqs[:1], 3: reqs[1:]})
+    assert {k: f.text for k, f in got.items()} == expected
+    widest = max(len(tiny_backend.encode_within_context(r)) for r in reqs[1:])
+    assert (3, widest) in passes, "the three newcomers went in one left-padded pass beside the running row"
+    assert sum(rows > 1 and tokens > 1 for rows, tokens in passes) == 1

@@ -15,7 +15,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 STEPS = ["environment", "build", "greedy_match", "rope_theta", "thinking_budget", "batch_cancel", "paged",
-         "caches", "quantize", "speed"]  # fmt: skip
+         "caches", "quantize", "speed", "transformers_compile"]  # fmt: skip
 
 
 @pytest.mark.slow
@@ -37,6 +37,9 @@ def test_the_gpu_check_runs_every_step_in_fake_mode(tmp_path: Path) -> None:
     assert steps["paged"]["most_rows_at_once"] > 1
     assert [steps["caches"][c]["generated_tokens"] for c in ("fp16", "q8", "q6", "q4")] == [64] * 4
     assert steps["quantize"]["format"] == "exl2" and steps["quantize"]["work_dir_removed"]
+    compiled = steps["transformers_compile"]
+    assert compiled["agreement"]["ok"] and compiled["vibe_static_compiled"]["decode_tokens_per_s"] > 0
+    assert "static cache, compiled decode" in compiled["vibe_static_compiled"]["notes"]
     assert steps["quantize"]["quantization_config"]["bits"] == 4.0 and steps["quantize"]["rope_theta"] == 1000000.0
     speed = steps["speed"]
     for engine in ("quant_shapes.exl2_4.0bpw", "quant_shapes.exl2_fp16", "quant_shapes.transformers_fp16",

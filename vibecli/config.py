@@ -19,6 +19,7 @@ THINK_CHOICES = ("show", "collapse", "hide")
 BACKEND_CHOICES = ("auto", "transformers", "exl2", "openai")
 DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
 CACHE_CHOICES = ("fp16", "q8", "q6", "q4")
+COMPILE_CHOICES = ("auto", "on", "off")
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,7 @@ class Config:
     api_key: str | None = None
     ctx: int | None = None
     cache: str = "fp16"
+    compile: str = "auto"
 
 
 def _choice(options: tuple[str, ...]) -> Callable[[Any], str]:
@@ -163,6 +165,7 @@ _VALIDATORS: dict[str, Callable[[Any], Any]] = {
     "api_key": _text,
     "ctx": _integer(256),
     "cache": _choice(CACHE_CHOICES),
+    "compile": _choice(COMPILE_CHOICES),
 }
 
 
@@ -269,6 +272,10 @@ loop_guard: on
 # and the KV cache's precision: fp16, q8, q6 or q4 (q4 holds four times the tokens of fp16).
 # ctx: 45056
 cache: fp16
+
+# transformers engine: decode a lone request in a static KV cache through a torch.compile'd
+# forward, as transformers' generate does on CUDA (auto: on CUDA only; on: also CPU and MPS; off).
+compile: auto
 
 # Remote engine (--backend openai): OpenAI-compatible servers such as vLLM or SGLang, each URL up to
 # /v1; several spread `vibe batch` work, each with an optional concurrency of its own.

@@ -121,7 +121,8 @@ def load_engine(config: Config, terminal: Terminal) -> Backend:
         terminal.err.print(resolved.notice, style="warning", soft_wrap=True)
     spec = choose_backend(config.backend, resolved.format)
     options = LoadOptions(path=resolved.path, name=resolved.name, format=resolved.format, device=config.device,
-                          context=config.ctx, cache=config.cache, max_new_tokens=config.max_tokens)  # fmt: skip
+                          context=config.ctx, cache=config.cache, max_new_tokens=config.max_tokens,
+                          compile=config.compile)  # fmt: skip
     return _with_spinner(terminal, f"loading {resolved.name} ({spec.name})…", lambda: load_backend(spec, options))
 
 

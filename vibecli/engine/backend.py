@@ -139,6 +139,7 @@ class LoadOptions:
     context: int | None = None  # exl2: tokens per sequence (None: the model's)
     cache: str = "fp16"  # exl2: fp16 | q8 | q6 | q4
     max_new_tokens: int = 40960  # exl2 sizes its cache for a prompt plus this many
+    compile: str = "auto"  # transformers: a lone row's static cache and compiled decode (auto: on CUDA)
 
 
 @dataclass(frozen=True)

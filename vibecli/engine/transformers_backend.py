@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from vibecli.engine.backend import LoadOptions, run_in_batch, stream_in_batch
 from vibecli.engine.context import ContextExceeded, count_within
 from vibecli.engine.transformers_batch import FIRST_CHUNK, TransformersBatch
+from vibecli.engine.transformers_static import StaticDecoding, StaticRow
 from vibecli.engine.types import (
     Completion,
     GenerationRequest,
@@ -84,6 +85,10 @@ def load(options: LoadOptions) -> TransformersBackend:
     except Exception as exc:  # whatever the library trips on (SafetensorError, TypeError…) is one line, exit 3
         raise EngineError(f"cannot load {options.path}: {' '.join(str(exc).split()) or type(exc).__name__}") from None
     model.to(device).eval()
+    notes = _fastest_attention(model, device)
+    static = _static_decoding(model, device, options.compile)
+    if static is not None:
+        notes += ("static cache, compiled decode" if static.compiled else "static cache",)
     info = ModelInfo(
         name=options.name,
         path=str(options.path),
@@ -92,9 +97,39 @@ def load(options: LoadOptions) -> TransformersBackend:
         dtype=str(dtype).removeprefix("torch."),
         format=options.format,
         context_length=context_length(model, tokenizer, options.context),
+        notes=notes,
     )
     del torch
-    return TransformersBackend(model, tokenizer, info)
+    return TransformersBackend(model, tokenizer, info, static)
+
+
+def _fastest_attention(model: Any, device: str) -> tuple[str, ...]:
+    """Flash attention 2 on CUDA where the flash-attn package is installed, else what loaded
+    (SDPA); a note for --stats on CUDA, where the choice matters."""
+    import importlib.util
+
+    if device != "cuda":
+        return ()
+    if importlib.util.find_spec("flash_attn") is not None:
+        try:
+            model.set_attn_implementation("flash_attention_2")
+        except (ImportError, ValueError) as exc:  # an installed flash-attn this GPU or dtype can't use
+            return (f"flash attention unusable ({str(exc).splitlines()[0]}): {model.config._attn_implementation}",)
+    return (f"attention: {model.config._attn_implementation}",)
+
+
+def _static_decoding(model: Any, device: str, setting: str) -> StaticDecoding | None:
+    """A lone row's static cache and compiled decode step: by default on CUDA, where `generate`
+    compiles too; on CPU and MPS only when asked (`compile: on`), since compiling costs more there
+    than it gives back."""
+    from transformers import CompileConfig
+
+    if setting == "off" or (setting == "auto" and device != "cuda"):
+        return None
+    # Flash attention breaks the graph, so the whole forward cannot be one graph with it.
+    full = model.config._attn_implementation != "flash_attention_2"
+    mode = "reduce-overhead" if device == "cuda" else "default"  # CUDA graphs exist only on CUDA
+    return StaticDecoding(model, CompileConfig(fullgraph=full, mode=mode))
 
 
 def _stop_ids(model: Any, tokenizer: Any) -> frozenset[int]:
@@ -124,10 +159,11 @@ def context_length(model: Any, tokenizer: Any, requested: int | None = None) -> 
 class TransformersBackend:
     """A transformers model behind the `Backend` protocol; every path runs through `open_batch`."""
 
-    def __init__(self, model: Any, tokenizer: Any, info: ModelInfo) -> None:
+    def __init__(self, model: Any, tokenizer: Any, info: ModelInfo, static: StaticDecoding | None = None) -> None:
         from transformers import DynamicCache, DynamicLayer
 
         self._model = model
+        self._static = static
         self._tokenizer = tokenizer
         self._info = info
         self.stop_ids = _stop_ids(model, tokenizer)
@@ -138,6 +174,7 @@ class TransformersBackend:
         # Rows can join a running batch only when every cache layer is a plain growing one.
         self.mergeable = all(type(layer) is DynamicLayer for layer in DynamicCache(config=model.config).layers)
         if not self.mergeable:
+            self._static = None
             self._info = dataclasses.replace(
                 info, notes=(*info.notes, "sliding-window cache: requests run one at a time")
             )
@@ -181,7 +218,7 @@ class TransformersBackend:
         return TransformersBatch(self, max_rows if self.mergeable else 1)
 
     def close(self) -> None:
-        self._model = None
+        self._model = self._static = None
 
     # What `TransformersBatch` uses.
 
@@ -223,13 +260,23 @@ class TransformersBackend:
 
         return DynamicCache(config=self._model.config)
 
-    def forward(self, input_ids: torch.Tensor, mask: torch.Tensor, positions: torch.Tensor, cache: Any) -> torch.Tensor:
-        """One forward pass that extends `cache`; returns the last position's logits, one row each."""
+    def claim_static(self, positions: int) -> StaticRow | None:
+        """A static cache for a lone row of up to `positions` tokens, when this backend decodes
+        that way and no other row holds it."""
+        if self._static is None:
+            return None
+        return self._static.claim(positions, self._info.context_length)
+
+    def forward(
+        self, input_ids: torch.Tensor, mask: torch.Tensor | None, positions: torch.Tensor, cache: Any, call: Any = None
+    ) -> torch.Tensor:
+        """One forward pass (through `call`, a compiled forward, when given) that extends `cache`;
+        returns the last position's logits, one row each. No mask: every position is taken."""
         if self._model is None:
             raise EngineError("the model was closed")
-        out = self._model(
+        out = (call or self._model)(
             input_ids=input_ids.to(self.device),
-            attention_mask=mask.to(self.device),
+            attention_mask=None if mask is None else mask.to(self.device),
             position_ids=positions.to(self.device),
             logits_to_keep=1,
             use_cache=True,

@@ -1,14 +1,16 @@
 """Continuous batching for the transformers backend: requests join and leave between steps.
 
-The running rows share one KV cache, left-padded to a common width. When no row is decoding,
-the prompts admitted together are prefilled together, left-padded in one forward pass as
-`generate` does: a single solve pays one pass for its prompt, not one per chunk. When rows are
-decoding, a new request is prefilled in a cache of its own, in chunks sized from the measured
-cost per token to stall the running rows about `PREFILL_TARGET_S` (never below `MIN_CHUNK`,
-where the fixed cost of a pass would dominate). Once prefilled, its cache is padded and
-appended to the shared one, and it decodes with the rest.
+The running rows share one KV cache, left-padded to a common width. Prompts waiting together
+are prefilled together, left-padded in one forward pass as `generate` does: a single solve pays
+one pass for its prompt, not one per chunk. While rows are decoding, a pass takes only as many
+prompt tokens as stall them about `PREFILL_TARGET_S` at the measured cost per token (never
+fewer than `MIN_CHUNK`, below which the fixed cost of a pass dominates); a prompt longer than
+that is prefilled alone in chunks, in a cache of its own. Once prefilled, the newcomers' cache
+is padded and appended to the shared one, and they decode with the rest.
 A row that finishes leaves the cache at once, and columns that only padding still uses are
 trimmed away. Every row keeps its own sampler (and seed), detokenizer and stop state.
+A row that runs alone may decode in a static cache through a compiled forward instead
+(`transformers_static`, on CUDA by default); it moves to the shared cache when another joins.
 
 Unlike transformers' own continuous-batching API, it keeps per-request seeds. Its speed against
 `generate` (single and left-padded) is measured by the benches in bench/, not claimed here.
@@ -38,6 +40,7 @@ if TYPE_CHECKING:
     import torch
 
     from vibecli.engine.transformers_backend import TransformersBackend
+    from vibecli.engine.transformers_static import StaticRow
 
 PREFILL_TARGET_S = 0.3  # the stall a chunk may cause the running rows, when the machine allows
 # Chunks beside running rows start at FIRST_CHUNK and follow the speed measured; the backend
@@ -49,6 +52,13 @@ MIN_CHUNK, MAX_CHUNK, FIRST_CHUNK = 128, 4096, 128
 MAX_PASS_TOKENS = 16384
 
 Emitted = list[tuple[int, StreamItem]]
+
+
+def torch_ones(rows: int, columns: int, device: str) -> torch.Tensor:
+    """A mask block with every position taken."""
+    import torch
+
+    return torch.ones((rows, columns), dtype=torch.long, device=device)
 
 
 @dataclass(eq=False)
@@ -92,6 +102,7 @@ class TransformersBatch:
         self._running: list[_Row] = []
         self._cache: Any = None
         self._mask: Any = None  # [rows, width]: 1 where a row has a token, 0 for padding
+        self._static: StaticRow | None = None  # the one running row's static cache, when it has one
 
     @property
     def capacity(self) -> int:
@@ -120,8 +131,7 @@ class TransformersBatch:
     def close(self) -> None:
         self._waiting.clear()
         self._prefilling.clear()
-        self._running = []
-        self._cache = self._mask = None
+        self._clear_running()
 
     # Admission and prefill
 
@@ -149,46 +159,77 @@ class TransformersBatch:
     def _prefill(self, out: Emitted) -> None:
         if not self._prefilling:
             return
-        if self._running:
-            self._prefill_chunk(out, min(self._backend.prefill_chunk, MAX_CHUNK))
+        # Beside running rows a pass may stall them only so long; alone, it takes what memory allows.
+        budget = min(self._backend.prefill_chunk, MAX_CHUNK) if self._running else MAX_PASS_TOKENS
+        group = self._together(budget)
+        if not group:  # the oldest prompt is longer than one pass takes: it goes alone, in chunks
+            self._prefill_chunk(out, budget)
             return
-        group = self._together()
-        if group:
+        alone = len(group) == 1 and not (self._running or self._prefilling or self._waiting)
+        if not (alone and self._prefill_static(group[0], out)):
             self._prefill_together(group, out)
-        else:  # a prompt longer than one pass takes, with nobody waiting on it
-            self._prefill_chunk(out, MAX_PASS_TOKENS)
 
-    def _together(self) -> list[_Row]:
-        """The waiting-to-prefill rows, oldest first, that fit one pass; none if the first doesn't."""
+    def _together(self, budget: int) -> list[_Row]:
+        """The waiting-to-prefill rows, oldest first, that fit one pass of `budget` tokens (rows x
+        padded width); none if the first doesn't. They leave the prefill queue."""
         group: list[_Row] = []
         width = 0
         for row in self._prefilling:
-            if row.prefilled or max(width, len(row.ids)) * (len(group) + 1) > MAX_PASS_TOKENS:
+            if row.prefilled or max(width, len(row.ids)) * (len(group) + 1) > budget:
                 break
             group.append(row)
             width = max(width, len(row.ids))
+        for _ in group:
+            self._prefilling.popleft()
         return group
 
     def _prefill_together(self, group: list[_Row], out: Emitted) -> None:
-        """Prefill `group` in one left-padded pass; its cache becomes the shared one."""
+        """Prefill `group` in one left-padded pass, as `generate` does, and join it to the running rows."""
         import torch
 
-        for _ in group:
-            self._prefilling.popleft()
         width = max(len(row.ids) for row in group)
         ids = torch.tensor([[0] * (width - len(row.ids)) + row.ids for row in group])
         mask = torch.tensor([[0] * (width - len(row.ids)) + [1] * len(row.ids) for row in group])
         positions = (mask.cumsum(-1) - 1).clamp(min=0)  # as generate numbers left-padded rows
-        cache = self._backend.new_cache()
+        cache, started = self._backend.new_cache(), time.perf_counter()
         try:
             logits = self._backend.forward(ids, mask, positions, cache)
         except RuntimeError as exc:  # out of memory, device errors
             out.extend(self._finish(row, "error", str(exc).splitlines()[0]) for row in group)
             return
-        self._cache, self._mask, self._running = cache, mask.to(self._backend.device), group
+        if self._running:
+            self._learn_speed(width * len(group), time.perf_counter() - started)
         for row in group:
             row.length, row.prefilled, row.ids = len(row.ids), len(row.ids), []
+        self._join(group, cache, mask.to(self._backend.device))
+        first = dict(zip(group, self._pick_rows(group, logits), strict=True))
+        keep = [index for index, row in enumerate(self._running)
+                if row not in first or self._emit(row, first[row], out)]  # fmt: skip
+        if len(keep) < len(self._running):
+            self._retire(keep)
+
+    def _prefill_static(self, row: _Row, out: Emitted) -> bool:
+        """Prefill a lone row into the backend's static cache; False when it has none free."""
+        static = self._backend.claim_static(row.prompt_tokens + row.max_new)
+        if static is None:
+            return False
+        try:
+            logits = static.prefill(self._backend.forward, row.ids)
+        except RuntimeError as exc:
+            static.close()
+            out.append(self._finish(row, "error", str(exc).splitlines()[0]))
+            return True
+        self._static, self._running = static, [row]
+        row.length, row.prefilled, row.ids = static.length, static.length, []
         self._take(self._pick_all(logits), out)
+        return True
+
+    def _leave_static(self) -> None:
+        """Move the lone static row into a growing cache, so that others can join it."""
+        if self._static is not None:
+            self._cache = self._static.to_dynamic(self._backend.new_cache())
+            self._mask = torch_ones(1, self._static.length, self._backend.device)
+            self._static = None
 
     def _prefill_chunk(self, out: Emitted, budget: int) -> None:
         """Up to `budget` prompt tokens, oldest request first, each in a cache of its own."""
@@ -218,28 +259,35 @@ class TransformersBatch:
             self._prefilling.popleft()
             row.length, row.ids = row.prefilled, []
             if self._emit(row, self._pick(row, logits[0:1]), out):
-                self._join(row)
+                self._join([row], row.cache, torch_ones(1, row.length, self._backend.device))
             row.cache = None
-        if spent >= MIN_CHUNK:
-            rate = spent / max(time.perf_counter() - started, 1e-6)
+        if self._running:
+            self._learn_speed(spent, time.perf_counter() - started)
+
+    def _learn_speed(self, tokens: int, seconds: float) -> None:
+        """Size the next passes beside running rows from this one's speed (kept by the backend)."""
+        if tokens >= MIN_CHUNK:
+            rate = tokens / max(seconds, 1e-6)
             self._backend.prefill_chunk = max(MIN_CHUNK, min(MAX_CHUNK, int(rate * PREFILL_TARGET_S)))
 
-    def _join(self, row: _Row) -> None:
-        """Append a prefilled row's cache to the shared one, left-padding the shorter side."""
+    def _join(self, rows: list[_Row], cache: Any, mask: torch.Tensor) -> None:
+        """Append prefilled rows (their cache and mask) to the shared ones, left-padding the narrower side."""
         import torch
         from torch.nn.functional import pad
 
-        ones = torch.ones((1, row.length), dtype=torch.long, device=self._backend.device)
+        self._leave_static()
         if not self._running:
-            self._cache, self._mask, self._running = row.cache, ones, [row]
+            self._cache, self._mask, self._running = cache, mask, list(rows)
             return
-        width = self._mask.shape[1]
-        grow_batch, grow_row = max(0, row.length - width), max(0, width - row.length)
-        for shared, own in zip(self._cache.layers, row.cache.layers, strict=True):
-            shared.keys = torch.cat([pad(shared.keys, (0, 0, grow_batch, 0)), pad(own.keys, (0, 0, grow_row, 0))])
-            shared.values = torch.cat([pad(shared.values, (0, 0, grow_batch, 0)), pad(own.values, (0, 0, grow_row, 0))])
-        self._mask = torch.cat([pad(self._mask, (grow_batch, 0)), pad(ones, (grow_row, 0))])
-        self._running.append(row)
+        width, own = self._mask.shape[1], mask.shape[1]
+        grow_shared, grow_own = max(0, own - width), max(0, width - own)
+        for shared, new in zip(self._cache.layers, cache.layers, strict=True):
+            shared.keys = torch.cat([pad(shared.keys, (0, 0, grow_shared, 0)), pad(new.keys, (0, 0, grow_own, 0))])
+            shared.values = torch.cat(
+                [pad(shared.values, (0, 0, grow_shared, 0)), pad(new.values, (0, 0, grow_own, 0))]
+            )
+        self._mask = torch.cat([pad(self._mask, (grow_shared, 0)), pad(mask, (grow_own, 0))])
+        self._running.extend(rows)
 
     # Decoding
 
@@ -249,15 +297,17 @@ class TransformersBatch:
         rows = self._running
         if not rows:
             return
-        device = self._backend.device
-        self._mask = torch.cat([self._mask, torch.ones((len(rows), 1), dtype=torch.long, device=device)], dim=1)
         try:
-            logits = self._backend.forward(
-                torch.tensor([[row.next_token] for row in rows]),
-                self._mask,
-                torch.tensor([[row.length] for row in rows]),
-                self._cache,
-            )
+            if self._static is not None:
+                logits = self._static.step(self._backend.forward, rows[0].next_token)
+            else:
+                self._mask = torch.cat([self._mask, torch_ones(len(rows), 1, self._backend.device)], dim=1)
+                logits = self._backend.forward(
+                    torch.tensor([[row.next_token] for row in rows]),
+                    self._mask,
+                    torch.tensor([[row.length] for row in rows]),
+                    self._cache,
+                )
         except RuntimeError as exc:
             message = str(exc).splitlines()[0]
             out.extend(self._finish(row, "error", message) for row in rows)
@@ -275,10 +325,13 @@ class TransformersBatch:
             self._retire(keep)
 
     def _pick_all(self, logits: torch.Tensor) -> list[int]:
-        """The running rows' next tokens: greedy rows in one argmax, sampled rows each with its
-        own generator (so a seed gives what it gives alone)."""
+        return self._pick_rows(self._running, logits)
+
+    def _pick_rows(self, rows: list[_Row], logits: torch.Tensor) -> list[int]:
+        """The next tokens of `rows` (one logits row each): greedy rows in one argmax, sampled rows
+        each with its own generator (so a seed gives what it gives alone)."""
         tokens: list[int] = logits.argmax(dim=-1).tolist()
-        for index, row in enumerate(self._running):
+        for index, row in enumerate(rows):
             if row.sampler is not None:
                 tokens[index] = self._pick(row, logits[index : index + 1])
         return tokens
@@ -341,7 +394,9 @@ class TransformersBatch:
         self._running = [self._running[i] for i in keep]
 
     def _clear_running(self) -> None:
-        self._running, self._cache, self._mask = [], None, None
+        if self._static is not None:
+            self._static.close()
+        self._running, self._cache, self._mask, self._static = [], None, None, None
 
     def _finish(self, row: _Row, reason: FinishReason, error: str | None = None) -> tuple[int, Finished]:
         now = time.perf_counter()

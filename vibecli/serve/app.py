@@ -14,6 +14,7 @@ import functools
 import hmac
 import json
 import sys
+import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -51,6 +52,9 @@ from vibecli.serve.verify import Verifier, verify_body
 MAX_BODY_BYTES = 4 << 20
 DISCONNECT_POLL_S = 0.5  # how often a waiting request checks that its client is still there
 FIELDS = {"thinking": "reasoning_content", "answer": "content"}
+# Prompts shorter than this are measured on the event loop (well under a millisecond); longer
+# ones in a thread, so that a huge prompt cannot hold up the other streams.
+INLINE_MEASURE_CHARS = 8192
 
 
 @dataclass(frozen=True)
@@ -60,38 +64,79 @@ class ServeSettings:
     log: Callable[[str], None] | None = None  # one line a request; None: quiet
 
 
-class _Call:
-    """A request's choices as submitted jobs; their items arrive on one asyncio queue, tagged by choice."""
+class _Courier:
+    """Carries items from the engine thread to the event loop, waking the loop once for all that
+    arrived since it last looked. At thousands of tokens a second, a wake-up per token (a write to
+    the loop's self-pipe, and the GIL handed back and forth each time) kept the engine thread and
+    the loop waiting on each other, and new requests waited for their first chunk."""
 
-    def __init__(self, requests: list[GenerationRequest], loop: asyncio.AbstractEventLoop) -> None:
-        self.items: asyncio.Queue[tuple[int, StreamItem]] = asyncio.Queue()
-        self.jobs = [Job(r, deliver=functools.partial(self._hand_over, loop, i)) for i, r in enumerate(requests)]
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._lock = threading.Lock()
+        self._parcels: list[tuple[_Call, int, StreamItem]] = []
+        self._called = False  # a delivery is on its way to the loop
 
-    def _hand_over(self, loop: asyncio.AbstractEventLoop, index: int, item: StreamItem) -> None:
+    def send(self, call: _Call, index: int, item: StreamItem) -> None:
+        """On the engine thread: hand `item` (choice `index` of `call`) over to the loop."""
+        with self._lock:
+            self._parcels.append((call, index, item))
+            if self._called:
+                return
+            self._called = True
         try:
-            loop.call_soon_threadsafe(self.items.put_nowait, (index, item))
+            self._loop.call_soon_threadsafe(self._deliver)
         except RuntimeError:  # the loop closed: the server is shutting down under a running batch
-            self.cancel()
+            call.cancel()
+
+    def _deliver(self) -> None:
+        with self._lock:
+            parcels, self._parcels, self._called = self._parcels, [], False
+        for call, index, item in parcels:
+            call.receive(index, item)
+
+
+class _Call:
+    """A request's choices as submitted jobs; their items come back tagged by choice."""
+
+    def __init__(self, requests: list[GenerationRequest], courier: _Courier) -> None:
+        self._arrived: list[tuple[int, StreamItem]] = []
+        self._wake = asyncio.Event()
+        self.jobs = [Job(r, deliver=functools.partial(courier.send, self, i)) for i, r in enumerate(requests)]
+
+    def receive(self, index: int, item: StreamItem) -> None:
+        """On the loop: one item of choice `index` has arrived."""
+        self._arrived.append((index, item))
+        self._wake.set()
 
     def cancel(self) -> None:
         for job in self.jobs:
             job.cancel.set()
 
-    async def stream(self, client: Request) -> AsyncIterator[tuple[int, StreamItem]]:
-        """`(choice, item)` until every choice has finished; stops (cancelling them) when the client leaves."""
+    async def batches(self, client: Request) -> AsyncIterator[list[tuple[int, StreamItem]]]:
+        """What arrived since the last look, as `(choice, item)` pairs, until every choice has
+        finished; stops (cancelling them) when the client leaves."""
         remaining = len(self.jobs)
         try:
             while remaining:
                 try:
-                    index, item = await asyncio.wait_for(self.items.get(), DISCONNECT_POLL_S)
+                    await asyncio.wait_for(self._wake.wait(), DISCONNECT_POLL_S)
                 except asyncio.TimeoutError:
                     if await client.is_disconnected():
                         return
                     continue
-                yield index, item
-                remaining -= isinstance(item, Finished)
+                self._wake.clear()
+                arrived, self._arrived = self._arrived, []
+                if arrived:
+                    yield arrived
+                remaining -= sum(isinstance(item, Finished) for _, item in arrived)
         finally:
             self.cancel()  # harmless once finished; stops the generation if the client left
+
+
+def _text_size(request: GenerationRequest) -> int:
+    if request.prompt is not None:
+        return len(request.prompt)
+    return sum(len(message.content) for message in request.messages)
 
 
 def _sse(payload: dict[str, Any]) -> str:
@@ -119,11 +164,12 @@ async def _finals(call: _Call, client: Request) -> list[Finished]:
     """The finished choices of a non-streaming request, in choice order (each text is a whole output)."""
     done: dict[int, Finished] = {}
     try:
-        async for index, item in call.stream(client):
-            if isinstance(item, Finished):
-                if item.reason == "error":
-                    raise _error_payload(item)
-                done[index] = item
+        async for arrived in call.batches(client):
+            for index, item in arrived:
+                if isinstance(item, Finished):
+                    if item.reason == "error":
+                        raise _error_payload(item)
+                    done[index] = item
     finally:
         call.cancel()  # the other choices of a failed request stop now, not when collected
     if len(done) < len(call.jobs):
@@ -136,6 +182,7 @@ def create_app(backend: Backend, scheduler: Scheduler, verifier: Verifier, setti
     model = backend.info.name
     created = int(time.time())
     max_model_len = backend.info.context_length or settings.limits.max_tokens
+    couriers: list[_Courier] = []  # one, made on the first request (it needs the running loop)
 
     async def read_json(request: Request) -> Any:
         declared = request.headers.get("content-length", "")
@@ -160,7 +207,10 @@ def create_app(backend: Backend, scheduler: Scheduler, verifier: Verifier, setti
         if context is None:
             return call
         try:
-            prompt = await asyncio.to_thread(measure, call, context)
+            if _text_size(call.request) < INLINE_MEASURE_CHARS:
+                prompt = measure(call, context)
+            else:
+                prompt = await asyncio.to_thread(measure, call, context)
         except EngineError as exc:
             raise ApiError(500, str(exc), kind="server_error") from None
         asked = call.request.max_new_tokens if call.max_tokens_given else 0
@@ -176,7 +226,9 @@ def create_app(backend: Backend, scheduler: Scheduler, verifier: Verifier, setti
             raise ApiError(404, f"the model '{call.model}' does not exist (this server has '{model}')",
                            kind="not_found_error", param="model", code="model_not_found")  # fmt: skip
         call = await fitted(call)
-        pending = _Call(call.choices(), asyncio.get_running_loop())
+        if not couriers:
+            couriers.append(_Courier(asyncio.get_running_loop()))
+        pending = _Call(call.choices(), couriers[0])
         try:
             for job in pending.jobs:
                 scheduler.submit(job)
@@ -206,19 +258,24 @@ def create_app(backend: Backend, scheduler: Scheduler, verifier: Verifier, setti
         splitters, stamp, stats = [ThinkSplitter() for _ in pending.jobs], int(time.time()), []
         for index in range(len(pending.jobs)):
             yield _sse(chat_chunk(call_id, stamp, model, {"role": "assistant", "content": ""}, index=index))
-        async for index, item in pending.stream(request):
-            if isinstance(item, TextDelta):
-                segments = splitters[index].feed(item.text)
-            elif item.reason == "error":
-                yield _sse(_error_payload(item).body())
-                return
-            else:
-                segments = splitters[index].finish()
-            for segment in segments:
-                yield _sse(chat_chunk(call_id, stamp, model, {FIELDS[segment.kind]: segment.text}, index=index))
-            if isinstance(item, Finished):
-                stats.append(item.stats)
-                yield _sse(chat_chunk(call_id, stamp, model, {}, _wire(item), index=index))
+        async for arrived in pending.batches(request):
+            events: list[str] = []  # written at once: one write per engine step, not one per token
+            for index, item in arrived:
+                if isinstance(item, TextDelta):
+                    segments = splitters[index].feed(item.text)
+                elif item.reason == "error":
+                    yield "".join(events) + _sse(_error_payload(item).body())
+                    return
+                else:
+                    segments = splitters[index].finish()
+                for segment in segments:
+                    events.append(_sse(chat_chunk(call_id, stamp, model, {FIELDS[segment.kind]: segment.text},
+                                                  index=index)))  # fmt: skip
+                if isinstance(item, Finished):
+                    stats.append(item.stats)
+                    events.append(_sse(chat_chunk(call_id, stamp, model, {}, _wire(item), index=index)))
+            if events:
+                yield "".join(events)
         if len(stats) < len(pending.jobs):
             return  # the client left
         if call.include_usage:
@@ -239,15 +296,19 @@ def create_app(backend: Backend, scheduler: Scheduler, verifier: Verifier, setti
 
     async def text_events(call: GenerateCall, pending: _Call, request: Request, call_id: str) -> AsyncIterator[str]:
         stamp, stats = int(time.time()), []
-        async for index, item in pending.stream(request):
-            if isinstance(item, TextDelta):
-                yield _sse(text_chunk(call_id, stamp, model, item.text, index=index))
-            elif item.reason == "error":
-                yield _sse(_error_payload(item).body())
-                return
-            else:
-                stats.append(item.stats)
-                yield _sse(text_chunk(call_id, stamp, model, "", _wire(item), index=index))
+        async for arrived in pending.batches(request):
+            events: list[str] = []
+            for index, item in arrived:
+                if isinstance(item, TextDelta):
+                    events.append(_sse(text_chunk(call_id, stamp, model, item.text, index=index)))
+                elif item.reason == "error":
+                    yield "".join(events) + _sse(_error_payload(item).body())
+                    return
+                else:
+                    stats.append(item.stats)
+                    events.append(_sse(text_chunk(call_id, stamp, model, "", _wire(item), index=index)))
+            if events:
+                yield "".join(events)
         if len(stats) < len(pending.jobs):
             return
         if call.include_usage:
