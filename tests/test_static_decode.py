@@ -149,3 +149,22 @@ def test_compile_is_a_checked_setting(tmp_path: Any) -> None:
     assert load_config(tmp_path / "none.yaml", env={"VIBE_COMPILE": "off"}).compile == "off"
     with pytest.raises(ConfigError, match="VIBE_COMPILE must be one of auto, on, off"):
         load_config(tmp_path / "none.yaml", env={"VIBE_COMPILE": "yes"})
+
+
+def test_a_compile_that_fails_falls_back_to_the_uncompiled_step(
+    tiny_model_dir: Any, static_backends: dict[str, Any]
+) -> None:
+    from transformers import CompileConfig
+
+    from vibecli.engine.backend import LoadOptions
+    from vibecli.engine.transformers_backend import load
+
+    def broken(graph: Any, inputs: Any) -> Any:  # a torch.compile backend, as one failing on an untried GPU
+        raise RuntimeError("no kernel for this device")
+
+    backend = load(LoadOptions(path=tiny_model_dir, name="tiny", format="fp32", device="cpu", compile="off"))
+    backend._static = StaticDecoding(backend._model, CompileConfig(fullgraph=True, backend=broken, mode=None))
+    expected = alone(static_backends["dynamic"], request(PROBLEMS[1]))
+    assert alone(backend, request(PROBLEMS[1])).text == expected.text
+    assert alone(backend, request(PROBLEMS[2])).text == alone(static_backends["dynamic"], request(PROBLEMS[2])).text
+    assert any("compiling failed, uncompiled" in note and "no kernel" in note for note in backend.info.notes)

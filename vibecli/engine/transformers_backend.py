@@ -85,7 +85,7 @@ def load(options: LoadOptions) -> TransformersBackend:
     except Exception as exc:  # whatever the library trips on (SafetensorError, TypeError…) is one line, exit 3
         raise EngineError(f"cannot load {options.path}: {' '.join(str(exc).split()) or type(exc).__name__}") from None
     model.to(device).eval()
-    notes = _fastest_attention(model, device)
+    notes = _attention_note(model, device)
     static = _static_decoding(model, device, options.compile)
     if static is not None:
         notes += ("static cache, compiled decode" if static.compiled else "static cache",)
@@ -103,19 +103,12 @@ def load(options: LoadOptions) -> TransformersBackend:
     return TransformersBackend(model, tokenizer, info, static)
 
 
-def _fastest_attention(model: Any, device: str) -> tuple[str, ...]:
-    """Flash attention 2 on CUDA where the flash-attn package is installed, else what loaded
-    (SDPA); a note for --stats on CUDA, where the choice matters."""
-    import importlib.util
-
-    if device != "cuda":
-        return ()
-    if importlib.util.find_spec("flash_attn") is not None:
-        try:
-            model.set_attn_implementation("flash_attention_2")
-        except (ImportError, ValueError) as exc:  # an installed flash-attn this GPU or dtype can't use
-            return (f"flash attention unusable ({str(exc).splitlines()[0]}): {model.config._attn_implementation}",)
-    return (f"attention: {model.config._attn_implementation}",)
+def _attention_note(model: Any, device: str) -> tuple[str, ...]:
+    """What attention runs, for --stats on CUDA. transformers loads SDPA, whose CUDA kernels include
+    PyTorch's own flash attention. The flash-attn package is not switched to: with a static cache
+    and no mask it would attend to the cache's empty positions, and its path through vibe's
+    left-padded joins has not run on a GPU yet."""
+    return (f"attention: {model.config._attn_implementation}",) if device == "cuda" else ()
 
 
 def _static_decoding(model: Any, device: str, setting: str) -> StaticDecoding | None:
@@ -126,10 +119,8 @@ def _static_decoding(model: Any, device: str, setting: str) -> StaticDecoding | 
 
     if setting == "off" or (setting == "auto" and device != "cuda"):
         return None
-    # Flash attention breaks the graph, so the whole forward cannot be one graph with it.
-    full = model.config._attn_implementation != "flash_attention_2"
     mode = "reduce-overhead" if device == "cuda" else "default"  # CUDA graphs exist only on CUDA
-    return StaticDecoding(model, CompileConfig(fullgraph=full, mode=mode))
+    return StaticDecoding(model, CompileConfig(fullgraph=True, mode=mode))
 
 
 def _stop_ids(model: Any, tokenizer: Any) -> frozenset[int]:
@@ -181,6 +172,11 @@ class TransformersBackend:
 
     @property
     def info(self) -> ModelInfo:
+        failure = self._static.compile_failure if self._static is not None else None
+        if failure:
+            return dataclasses.replace(
+                self._info, notes=(*self._info.notes, f"compiling failed, uncompiled: {failure}")
+            )
         return self._info
 
     def chat_prompt(self, messages: Sequence[Message]) -> str:

@@ -41,6 +41,7 @@ class StaticDecoding:
         self._cache: Any = None
         self._size = 0  # its positions
         self._in_use = threading.Lock()  # one static row at a time; others take the growing cache
+        self.compile_failure: str | None = None  # why the first compile failed, when it did
 
     @property
     def compiled(self) -> bool:
@@ -73,6 +74,19 @@ class StaticDecoding:
             self._call = self._model.get_compiled_call(self._compile_config) if self.compiled else self._model
         return self._call
 
+    def first_step(self, run: Any) -> Any:
+        """`run(call)` for a step; if compiling fails on the first call (a torch or driver this
+        was never tried with), that step and every later one run uncompiled. Compiling happens
+        before the step runs, so the cache is still as it was."""
+        if self._call is not None or not self.compiled:
+            return run(self.decode_call())
+        try:
+            return run(self.decode_call())
+        except Exception as exc:  # dynamo and inductor raise many kinds; none may end a solve
+            self.compile_failure = f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}"
+            self._call = self._model
+            return run(self._call)
+
 
 class StaticRow:
     """One row's life in the static cache: prefill, decode steps, then either the end or a move
@@ -97,8 +111,8 @@ class StaticRow:
         replayed CUDA graph writes its next output over the same memory."""
         import torch
 
-        logits = forward(torch.tensor([[token]]), None, torch.tensor([[self.length]]), self.cache,
-                         call=self._owner.decode_call())  # fmt: skip
+        ids, position = torch.tensor([[token]]), torch.tensor([[self.length]])
+        logits = self._owner.first_step(lambda call: forward(ids, None, position, self.cache, call=call))
         self.length += 1
         copied: torch.Tensor = logits.clone()
         return copied
