@@ -183,3 +183,32 @@ def test_prompts_arriving_beside_running_rows_are_prefilled_together(
     widest = max(len(tiny_backend.encode_within_context(r)) for r in reqs[1:])
     assert (3, widest) in passes, "the three newcomers went in one left-padded pass beside the running row"
     assert sum(rows > 1 and tokens > 1 for rows, tokens in passes) == 1
+
+
+def test_a_short_prompt_behind_a_long_one_takes_turns_with_its_chunks(
+    tiny_backend: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(transformers_batch, "MAX_CHUNK", 32)
+    monkeypatch.setattr(tiny_backend, "prefill_chunk", 32)
+    running = request("What is 1 + 2?", max_new_tokens=60)
+    long = request("Explain: " + "the quick brown fox jumps over the lazy dog; " * 8, max_new_tokens=8)
+    short = request("Name a prime.", max_new_tokens=8)
+    expected = {r.request_id: alone(tiny_backend, r).text for r in (running, long, short)}
+    assert len(tiny_backend.encode_within_context(short)) <= 32 < len(tiny_backend.encode_within_context(long)) // 4
+    session = tiny_backend.open_batch(3)
+    handles = {session.add(running): running.request_id}
+    first_step: dict[str, int] = {}
+    got: dict[str, str] = {}
+    for step in range(400):
+        if step == 2:
+            handles[session.add(long)] = long.request_id
+            handles[session.add(short)] = short.request_id
+        for handle, item in session.step():
+            first_step.setdefault(handles[handle], step)
+            if isinstance(item, Finished):
+                got[handles[handle]] = item.text
+        if not session.active:
+            break
+    assert got == expected
+    assert first_step[short.request_id] <= 3, "the short prompt went in the first turn, not after the long one's chunks"
+    assert first_step[long.request_id] > first_step[short.request_id] + 2

@@ -103,6 +103,7 @@ class TransformersBatch:
         self._cache: Any = None
         self._mask: Any = None  # [rows, width]: 1 where a row has a token, 0 for padding
         self._static: StaticRow | None = None  # the one running row's static cache, when it has one
+        self._chunk_turn = False  # the next prefill is a chunk of the oldest long prompt
 
     @property
     def capacity(self) -> int:
@@ -161,26 +162,35 @@ class TransformersBatch:
             return
         # Beside running rows a pass may stall them only so long; alone, it takes what memory allows.
         budget = min(self._backend.prefill_chunk, MAX_CHUNK) if self._running else MAX_PASS_TOKENS
-        group = self._together(budget)
-        if not group:  # the oldest prompt is longer than one pass takes: it goes alone, in chunks
+        # A prompt longer than the budget goes alone, in chunks; shorter ones queued behind it take
+        # turns with its chunks instead of waiting for all of them.
+        group = [] if self._chunk_turn else self._together(budget)
+        self._chunk_turn = bool(group) and any(self._too_long(row, budget) for row in self._prefilling)
+        if not group:
             self._prefill_chunk(out, budget)
             return
         alone = len(group) == 1 and not (self._running or self._prefilling or self._waiting)
         if not (alone and self._prefill_static(group[0], out)):
             self._prefill_together(group, out)
 
+    @staticmethod
+    def _too_long(row: _Row, budget: int) -> bool:
+        return bool(row.prefilled) or len(row.ids) > budget
+
     def _together(self, budget: int) -> list[_Row]:
-        """The waiting-to-prefill rows, oldest first, that fit one pass of `budget` tokens (rows x
-        padded width); none if the first doesn't. They leave the prefill queue."""
+        """Waiting-to-prefill rows, oldest first, that fit one pass of `budget` tokens (rows x
+        padded width), passing over prompts too long for it. They leave the prefill queue."""
         group: list[_Row] = []
         width = 0
         for row in self._prefilling:
-            if row.prefilled or max(width, len(row.ids)) * (len(group) + 1) > budget:
+            if self._too_long(row, budget):
+                continue
+            if max(width, len(row.ids)) * (len(group) + 1) > budget:
                 break
             group.append(row)
             width = max(width, len(row.ids))
-        for _ in group:
-            self._prefilling.popleft()
+        for row in group:
+            self._prefilling.remove(row)
         return group
 
     def _prefill_together(self, group: list[_Row], out: Emitted) -> None:
