@@ -13,23 +13,12 @@ import threading
 from typing import Any
 
 import pytest
+from test_continuous_batching import GREEDY, alone, request
 
 from vibecli.engine.transformers_static import CACHE_STEP, StaticDecoding, cache_size
-from vibecli.engine.types import Finished, GenerationRequest, Message, Sampling
+from vibecli.engine.types import Finished, Sampling
 
-GREEDY = Sampling(temperature=0)
 PROBLEMS = ["What is 1 + 2?", "Compute 123 * 45 please, carefully.", "Solve for x: 2x = 8.", "Name a prime."]
-
-
-def request(text: str, max_new_tokens: int = 24, sampling: Sampling = GREEDY) -> GenerationRequest:
-    return GenerationRequest(messages=(Message("user", text),), sampling=sampling, max_new_tokens=max_new_tokens,
-                             stop_token_ids=(), request_id=text)  # fmt: skip
-
-
-def alone(backend: Any, req: GenerationRequest) -> Finished:
-    last = list(backend.stream(req))[-1]
-    assert isinstance(last, Finished)
-    return last
 
 
 @pytest.fixture(scope="module")
