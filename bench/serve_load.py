@@ -103,20 +103,24 @@ def start(name: str, model: Path, concurrency: int) -> Server:
     raise SystemExit(f"{name} did not start")
 
 
-SHORT_TOKENS = 200
-ENDPOINT = "chat/completions"
-LONG_TOKENS: int | None = None  # None: the rest of the demo model's context
+@dataclass(frozen=True)
+class Requests:
+    """What each request asks for: where it goes and how many tokens."""
+
+    endpoint: str = "chat/completions"
+    short_tokens: int = 200
+    long_tokens: int | None = None  # None: the rest of the demo model's context
 
 
-def one_request(server: Server, kind: str, question: str) -> Outcome:
+def one_request(server: Server, kind: str, question: str, asks: Requests) -> Outcome:
     port = int(server.url.rsplit(":", 1)[1])
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1800)
     messages = [{"role": "user", "content": question}]
     # Long: the rest of the context (vibe serve's default without max_tokens; the reference needs a number).
-    max_tokens = SHORT_TOKENS if kind != "long" else LONG_TOKENS or CONTEXT - server.prompt_tokens(messages)
+    max_tokens = asks.short_tokens if kind != "long" else asks.long_tokens or CONTEXT - server.prompt_tokens(messages)
     body: dict[str, Any] = {"model": server.model, "temperature": 0, "max_tokens": max_tokens, "stream": True,
                             "stream_options": {"include_usage": True}}  # fmt: skip
-    if ENDPOINT == "completions":  # the chat prompt as raw text: no reasoning split on either server
+    if asks.endpoint == "completions":  # the chat prompt as raw text: no reasoning split on either server
         body["prompt"] = server.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
     else:
         body["messages"] = messages
@@ -124,7 +128,7 @@ def one_request(server: Server, kind: str, question: str) -> Outcome:
     started = time.perf_counter()
     first, tokens, chunks, ok = None, 0, 0, False
     try:
-        conn.request("POST", f"/v1/{ENDPOINT}", body=json.dumps(body), headers=headers)
+        conn.request("POST", f"/v1/{asks.endpoint}", body=json.dumps(body), headers=headers)
         response = conn.getresponse()
         if response.status != 200:
             response.read()
@@ -166,7 +170,7 @@ def plan(count: int, seed: int) -> list[tuple[str, str]]:
     return [(kind, LONG if kind == "long" else p.question) for kind, p in zip(kinds, problems, strict=True)]
 
 
-def level(server: Server, clients: int, requests: int, seed: int) -> dict[str, float]:
+def level(server: Server, clients: int, requests: int, seed: int, asks: Requests) -> dict[str, float]:
     work = plan(requests, seed)
     lock, outcomes = threading.Lock(), []
 
@@ -176,7 +180,7 @@ def level(server: Server, clients: int, requests: int, seed: int) -> dict[str, f
                 if not work:
                     return
                 kind, question = work.pop(0)
-            outcome = one_request(server, kind, question)
+            outcome = one_request(server, kind, question, asks)
             with lock:
                 outcomes.append(outcome)
 
@@ -203,23 +207,22 @@ def level(server: Server, clients: int, requests: int, seed: int) -> dict[str, f
     }
 
 
-def short_behind_long(server: Server, trials: int = 3) -> tuple[float, float, float]:
+def short_behind_long(server: Server, asks: Requests, trials: int = 3) -> tuple[float, float, float]:
     """(short alone, short sent 1 s into a long one, the long one): medians in seconds."""
     short = "What is 48 + 37?"
-    alone = statistics.median(one_request(server, "short", short).total_s for _ in range(trials))
+    alone = statistics.median(one_request(server, "short", short, asks).total_s for _ in range(trials))
     during: list[float] = []
     long: list[float] = []
     for _ in range(trials):
-        runner = threading.Thread(target=lambda: long.append(one_request(server, "long", LONG).total_s))
+        runner = threading.Thread(target=lambda: long.append(one_request(server, "long", LONG, asks).total_s))
         runner.start()
         time.sleep(1.0)  # the long one is decoding
-        during.append(one_request(server, "short", short).total_s)
+        during.append(one_request(server, "short", short, asks).total_s)
         runner.join()
     return alone, statistics.median(during), statistics.median(long)
 
 
 def main() -> None:
-    global SHORT_TOKENS, LONG_TOKENS, ENDPOINT
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", type=Path, default=demo_model_dir())
     parser.add_argument("--levels", default="1,4,16,64")
@@ -227,7 +230,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=16, help="vibe serve --concurrency")
     parser.add_argument("--reference", choices=["transformers", "transformers-cb"], default=None)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--short-tokens", type=int, default=SHORT_TOKENS, help="max_tokens of a short request")
+    parser.add_argument("--short-tokens", type=int, default=Requests.short_tokens, help="max_tokens of a short request")
     parser.add_argument(
         "--long-tokens",
         type=int,
@@ -235,11 +238,11 @@ def main() -> None:
         help="max_tokens of a long request (default: the rest of the demo model's context)",
     )
     parser.add_argument("--skip-short-behind-long", action="store_true")
-    parser.add_argument("--endpoint", choices=["chat/completions", "completions"], default=ENDPOINT,
+    parser.add_argument("--endpoint", choices=["chat/completions", "completions"], default=Requests.endpoint,
                         help="completions: the rendered chat prompt as raw text, for random-weight models whose "
                         "untagged output vibe's reasoning split would hold back")  # fmt: skip
     args = parser.parse_args()
-    SHORT_TOKENS, LONG_TOKENS, ENDPOINT = args.short_tokens, args.long_tokens, args.endpoint
+    asks = Requests(args.endpoint, args.short_tokens, args.long_tokens)
     names = ["vibe", *([args.reference] if args.reference else [])]
     levels = [int(c) for c in args.levels.split(",")]
     results: dict[str, dict[int, list[dict[str, float]]]] = {n: {c: [] for c in levels} for n in names}
@@ -248,22 +251,23 @@ def main() -> None:
     servers = {name: start(name, args.model, args.concurrency) for name in names}
     try:
         for server in servers.values():
-            level(server, 2, 4, seed=1)  # warm-up
+            level(server, 2, 4, seed=1, asks=asks)  # warm-up
         for round_index in range(args.rounds):
             for clients in levels:
                 order = names if round_index % 2 == 0 else names[::-1]
                 for name in order:
-                    stats = level(servers[name], clients, max(8, clients * args.requests), seed=clients + round_index)
+                    stats = level(
+                        servers[name], clients, max(8, clients * args.requests), seed=clients + round_index, asks=asks
+                    )
                     results[name][clients].append(stats)
                     cells = "  ".join(f"{key} {value:7.3g}" for key, value in stats.items())
                     print(f"round {round_index + 1} {name:15} clients {clients:3}  {cells}", flush=True)
-        for name, server in servers.items():
-            if args.skip_short_behind_long:
-                break
-            alone, during, long = short_behind_long(server)
-            print(f"{name:15} short alone {alone:.2f}s · beside a long one {during:.2f}s "
-                  f"({during / alone:.2f}x its solo latency) · the long one {long:.2f}s "
-                  f"(short/long {during / long:.2f})", flush=True)  # fmt: skip
+        if not args.skip_short_behind_long:
+            for name, server in servers.items():
+                alone, during, long = short_behind_long(server, asks)
+                print(f"{name:15} short alone {alone:.2f}s · beside a long one {during:.2f}s "
+                      f"({during / alone:.2f}x its solo latency) · the long one {long:.2f}s "
+                      f"(short/long {during / long:.2f})", flush=True)  # fmt: skip
     finally:
         for server in servers.values():
             server.stop()
