@@ -68,24 +68,18 @@ class StaticDecoding:
     def release(self) -> None:
         self._in_use.release()
 
-    def decode_call(self) -> Any:
-        """The forward for one-token steps: compiled once, on first use."""
-        if self._call is None:
-            self._call = self._model.get_compiled_call(self._compile_config) if self.compiled else self._model
-        return self._call
-
-    def first_step(self, run: Any) -> Any:
-        """`run(call)` for a step; if compiling fails on the first call (a torch or driver this
-        was never tried with), that step and every later one run uncompiled. Compiling happens
-        before the step runs, so the cache is still as it was."""
-        if self._call is not None or not self.compiled:
-            return run(self.decode_call())
-        try:
-            return run(self.decode_call())
-        except Exception as exc:  # dynamo and inductor raise many kinds; none may end a solve
-            self.compile_failure = f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}"
-            self._call = self._model
-            return run(self._call)
+    def run_step(self, run: Any) -> Any:
+        """`run(call)` with the forward for one-token steps, compiled on the first step. If that
+        compile fails (a torch or driver this was never tried with), the step and every later one
+        run uncompiled; compiling comes before the step runs, so the cache is still as it was."""
+        if self._call is None and self.compiled:
+            self._call = self._model.get_compiled_call(self._compile_config)
+            try:
+                return run(self._call)
+            except Exception as exc:  # dynamo and inductor raise many kinds; none may end a solve
+                self.compile_failure = f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}"
+                self._call = self._model
+        return run(self._call or self._model)
 
 
 class StaticRow:
@@ -112,13 +106,14 @@ class StaticRow:
         import torch
 
         ids, position = torch.tensor([[token]]), torch.tensor([[self.length]])
-        logits = self._owner.first_step(lambda call: forward(ids, None, position, self.cache, call=call))
+        logits = self._owner.run_step(lambda call: forward(ids, None, position, self.cache, call=call))
         self.length += 1
         copied: torch.Tensor = logits.clone()
         return copied
 
     def to_dynamic(self, new_cache: Any) -> Any:
-        """The row's keys and values so far in `new_cache` (a growing cache); the static one is freed."""
+        """The row's keys and values so far in `new_cache` (a growing cache); the static cache goes
+        back to the backend for its next lone row."""
         for index, layer in enumerate(self.cache.layers):
             if layer.is_initialized:
                 keys, values = layer.keys[:, :, : self.length], layer.values[:, :, : self.length]
