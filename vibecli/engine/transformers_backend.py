@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from vibecli.engine.backend import LoadOptions, run_in_batch, stream_in_batch
 from vibecli.engine.context import ContextExceeded, count_within
 from vibecli.engine.transformers_batch import FIRST_CHUNK, TransformersBatch
+from vibecli.engine.transformers_fused import Segment, can_fuse, fused_forward
 from vibecli.engine.transformers_static import StaticDecoding, StaticRow
 from vibecli.engine.types import (
     Completion,
@@ -164,6 +165,7 @@ class TransformersBackend:
         self._cache_arg = "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
         # Rows can join a running batch only when every cache layer is a plain growing one.
         self.mergeable = all(type(layer) is DynamicLayer for layer in DynamicCache(config=model.config).layers)
+        self.fusable = self.mergeable and can_fuse(model)  # one pass may decode and prefill together
         if not self.mergeable:
             self._static = None
             self._info = dataclasses.replace(
@@ -279,6 +281,24 @@ class TransformersBackend:
             **{self._cache_arg: cache},
         )
         return out.logits[:, -1, :].float()  # type: ignore[no-any-return]
+
+    def forward_fused(
+        self, ids: list[int], positions: list[int], segments: Sequence[Segment], keep: list[int]
+    ) -> torch.Tensor:
+        """One packed pass over several segments' tokens (`transformers_fused`); the logits of
+        positions `keep`, one row each."""
+        import torch
+
+        if self._model is None:
+            raise EngineError("the model was closed")
+        device = self.device
+        return fused_forward(
+            self._model,
+            torch.tensor([ids], device=device),
+            torch.tensor([positions], device=device),
+            segments,
+            torch.tensor(keep, device=device),
+        )
 
     def _encode(self, text: str) -> list[int]:
         return list(self._tokenizer(text, add_special_tokens=False)["input_ids"])

@@ -1,12 +1,13 @@
 """Continuous batching for the transformers backend: requests join and leave between steps.
 
-The running rows share one KV cache, left-padded to a common width. Prompts waiting together
-are prefilled together, left-padded in one forward pass as `generate` does: a single solve pays
-one pass for its prompt, not one per chunk. While rows are decoding, a pass takes only as many
-prompt tokens as stall them about `PREFILL_TARGET_S` at the measured cost per token (never
-fewer than `MIN_CHUNK`, below which the fixed cost of a pass dominates); a prompt longer than
-that is prefilled alone in chunks, in a cache of its own. Once prefilled, the newcomers' cache
-is padded and appended to the shared one, and they decode with the rest.
+The running rows share one KV cache, left-padded to a common width. With none running, prompts
+waiting together are prefilled together, left-padded in one forward pass as `generate` does: a
+single solve pays one pass for its prompt, not one per chunk. While rows are decoding, their
+step's pass also carries prompt tokens, packed (`transformers_fused`), as many as stall them
+about `PREFILL_TARGET_S` at the measured cost per token (never fewer than `MIN_CHUNK`, below
+which the fixed cost of a pass dominates): whole short prompts first, then a chunk of a longer
+one (`transformers_rows.pick_pieces`), each in a cache of its own. Once prefilled, a newcomer's
+cache is padded and appended to the shared one, and it decodes with the rest.
 A row that finishes leaves the cache at once, and columns that only padding still uses are
 trimmed away. Every row keeps its own sampler (and seed), detokenizer and stop state.
 A row that runs alone may decode in a static cache through a compiled forward instead
@@ -22,10 +23,10 @@ import collections
 import itertools
 import threading
 import time
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from vibecli.engine.detokenize import IncrementalDetokenizer, StopStringMatcher
+from vibecli.engine.transformers_rows import Row, pick_pieces, pick_together, torch_ones
 from vibecli.engine.types import (
     Finished,
     FinishReason,
@@ -54,42 +55,6 @@ MAX_PASS_TOKENS = 16384
 Emitted = list[tuple[int, StreamItem]]
 
 
-def torch_ones(rows: int, columns: int, device: str) -> torch.Tensor:
-    """A mask block with every position taken."""
-    import torch
-
-    return torch.ones((rows, columns), dtype=torch.long, device=device)
-
-
-@dataclass(eq=False)
-class _Row:
-    """One request inside the batch, from admission to its `Finished`."""
-
-    handle: int
-    request: GenerationRequest
-    cancel: threading.Event | None
-    started_at: float = 0.0
-    ids: list[int] = field(default_factory=list)  # the prompt, until it is prefilled
-    prompt_tokens: int = 0
-    max_new: int = 0
-    stop_ids: frozenset[int] = frozenset()
-    detokenizer: IncrementalDetokenizer | None = None
-    stops: StopStringMatcher | None = None
-    sampler: Any = None  # transformers.LogitsProcessorList, or None when greedy
-    generator: Any = None  # torch.Generator, or None when greedy
-    prefilled: int = 0
-    cache: Any = None  # its own cache while it is being prefilled
-    length: int = 0  # its tokens in the cache (its next position)
-    next_token: int = 0
-    generated: int = 0
-    text: list[str] = field(default_factory=list)
-    first_token_at: float | None = None
-
-    @property
-    def cancelled(self) -> bool:
-        return self.cancel is not None and self.cancel.is_set()
-
-
 class TransformersBatch:
     """A `BatchSession` on a transformers model (see `vibecli.engine.backend.BatchSession`)."""
 
@@ -97,13 +62,12 @@ class TransformersBatch:
         self._backend = backend
         self._capacity = max(1, max_rows)
         self._handles = itertools.count()
-        self._waiting: collections.deque[_Row] = collections.deque()
-        self._prefilling: collections.deque[_Row] = collections.deque()
-        self._running: list[_Row] = []
+        self._waiting: collections.deque[Row] = collections.deque()
+        self._prefilling: collections.deque[Row] = collections.deque()
+        self._running: list[Row] = []
         self._cache: Any = None
         self._mask: Any = None  # [rows, width]: 1 where a row has a token, 0 for padding
         self._static: StaticRow | None = None  # the one running row's static cache, when it has one
-        self._chunk_turn = False  # the next prefill is a chunk of the oldest long prompt
 
     @property
     def capacity(self) -> int:
@@ -115,7 +79,7 @@ class TransformersBatch:
 
     def add(self, request: GenerationRequest, cancel: threading.Event | None = None) -> int:
         handle = next(self._handles)
-        self._waiting.append(_Row(handle, request, cancel))
+        self._waiting.append(Row(handle, request, cancel))
         return handle
 
     def step(self) -> list[tuple[int, StreamItem]]:
@@ -125,8 +89,11 @@ class TransformersBatch:
         with torch.inference_mode():
             self._drop_cancelled(out)
             self._admit(out)
-            self._prefill(out)
-            self._decode(out)
+            if self._running and self._prefilling and self._backend.fusable:
+                self._decode_and_prefill(out)
+            else:
+                self._prefill(out)
+                self._decode(out)
         return out
 
     def close(self) -> None:
@@ -162,10 +129,8 @@ class TransformersBatch:
             return
         # Beside running rows a pass may stall them only so long; alone, it takes what memory allows.
         budget = min(self._backend.prefill_chunk, MAX_CHUNK) if self._running else MAX_PASS_TOKENS
-        # A prompt longer than the budget goes alone, in chunks; shorter ones queued behind it take
-        # turns with its chunks instead of waiting for all of them.
-        group = [] if self._chunk_turn else self._together(budget)
-        self._chunk_turn = bool(group) and any(self._too_long(row, budget) for row in self._prefilling)
+        # A prompt longer than the budget goes alone, in chunks.
+        group = pick_together(self._prefilling, budget)
         if not group:
             self._prefill_chunk(out, budget)
             return
@@ -173,27 +138,7 @@ class TransformersBatch:
         if not (alone and self._prefill_static(group[0], out)):
             self._prefill_together(group, out)
 
-    @staticmethod
-    def _too_long(row: _Row, budget: int) -> bool:
-        return bool(row.prefilled) or len(row.ids) > budget
-
-    def _together(self, budget: int) -> list[_Row]:
-        """Waiting-to-prefill rows, oldest first, that fit one pass of `budget` tokens (rows x
-        padded width), passing over prompts too long for it. They leave the prefill queue."""
-        group: list[_Row] = []
-        width = 0
-        for row in self._prefilling:
-            if self._too_long(row, budget):
-                continue
-            if max(width, len(row.ids)) * (len(group) + 1) > budget:
-                break
-            group.append(row)
-            width = max(width, len(row.ids))
-        for row in group:
-            self._prefilling.remove(row)
-        return group
-
-    def _prefill_together(self, group: list[_Row], out: Emitted) -> None:
+    def _prefill_together(self, group: list[Row], out: Emitted) -> None:
         """Prefill `group` in one left-padded pass, as `generate` does, and join it to the running rows."""
         import torch
 
@@ -218,7 +163,7 @@ class TransformersBatch:
         if len(keep) < len(self._running):
             self._retire(keep)
 
-    def _prefill_static(self, row: _Row, out: Emitted) -> bool:
+    def _prefill_static(self, row: Row, out: Emitted) -> bool:
         """Prefill a lone row into the backend's static cache; False when it has none free."""
         static = self._backend.claim_static(row.prompt_tokens + row.max_new)
         if static is None:
@@ -274,13 +219,52 @@ class TransformersBatch:
         if self._running:
             self._learn_speed(spent, time.perf_counter() - started)
 
+    def _decode_and_prefill(self, out: Emitted) -> None:
+        """One pass decodes the running rows and takes as much of the waiting prompts as the budget
+        allows (`transformers_fused`), so a step reads the weights once."""
+        import torch
+
+        from vibecli.engine import transformers_fused as fused
+
+        self._leave_static()
+        device, running = self._backend.device, self._running
+        self._mask = torch.cat([self._mask, torch_ones(len(running), 1, device)], dim=1)
+        pieces = pick_pieces(self._prefilling, min(self._backend.prefill_chunk, MAX_CHUNK))
+        for row, _ in pieces:
+            row.cache = row.cache or self._backend.new_cache()
+        packed = fused.pack(running, self._cache, self._mask, pieces, device)
+        started = time.perf_counter()
+        try:
+            logits = self._backend.forward_fused(packed.ids, packed.positions, packed.segments, packed.keep)
+        except RuntimeError as exc:  # out of memory, device errors: every row in the pass fails
+            message = str(exc).splitlines()[0]
+            for row, _ in pieces:
+                self._prefilling.remove(row)
+                out.append(self._finish(row, "error", message))
+            out.extend(self._finish(row, "error", message) for row in running)
+            self._clear_running()
+            return
+        self._learn_speed(len(packed.ids), time.perf_counter() - started)
+        for row in running:
+            row.length += 1
+        self._take(self._pick_all(logits[: len(running)]), out)
+        for row, end in pieces:
+            row.prefilled = end
+        done = [row for row, end in pieces if end == len(row.ids)]
+        for row, token in zip(done, self._pick_rows(done, logits[len(running) :]), strict=True):
+            self._prefilling.remove(row)
+            row.length, row.ids = row.prefilled, []
+            if self._emit(row, token, out):
+                self._join([row], row.cache, torch_ones(1, row.length, device))
+            row.cache = None
+
     def _learn_speed(self, tokens: int, seconds: float) -> None:
         """Size the next passes beside running rows from this one's speed (kept by the backend)."""
         if tokens >= MIN_CHUNK:
             rate = tokens / max(seconds, 1e-6)
             self._backend.prefill_chunk = max(MIN_CHUNK, min(MAX_CHUNK, int(rate * PREFILL_TARGET_S)))
 
-    def _join(self, rows: list[_Row], cache: Any, mask: torch.Tensor) -> None:
+    def _join(self, rows: list[Row], cache: Any, mask: torch.Tensor) -> None:
         """Append prefilled rows (their cache and mask) to the shared ones, left-padding the narrower side."""
         import torch
         from torch.nn.functional import pad
@@ -337,7 +321,7 @@ class TransformersBatch:
     def _pick_all(self, logits: torch.Tensor) -> list[int]:
         return self._pick_rows(self._running, logits)
 
-    def _pick_rows(self, rows: list[_Row], logits: torch.Tensor) -> list[int]:
+    def _pick_rows(self, rows: list[Row], logits: torch.Tensor) -> list[int]:
         """The next tokens of `rows` (one logits row each): greedy rows in one argmax, sampled rows
         each with its own generator (so a seed gives what it gives alone)."""
         tokens: list[int] = logits.argmax(dim=-1).tolist()
@@ -346,7 +330,7 @@ class TransformersBatch:
                 tokens[index] = self._pick(row, logits[index : index + 1])
         return tokens
 
-    def _pick(self, row: _Row, logits: torch.Tensor) -> int:
+    def _pick(self, row: Row, logits: torch.Tensor) -> int:
         import torch
 
         if row.sampler is None:
@@ -355,7 +339,7 @@ class TransformersBatch:
         probs = torch.softmax(scores, dim=-1)
         return int(torch.multinomial(probs, 1, generator=row.generator).item())
 
-    def _emit(self, row: _Row, token: int, out: Emitted) -> bool:
+    def _emit(self, row: Row, token: int, out: Emitted) -> bool:
         """Take `token` into `row`; True while the row goes on."""
         assert row.detokenizer is not None and row.stops is not None
         row.generated += 1
@@ -408,7 +392,7 @@ class TransformersBatch:
             self._static.close()
         self._running, self._cache, self._mask, self._static = [], None, None, None
 
-    def _finish(self, row: _Row, reason: FinishReason, error: str | None = None) -> tuple[int, Finished]:
+    def _finish(self, row: Row, reason: FinishReason, error: str | None = None) -> tuple[int, Finished]:
         now = time.perf_counter()
         started = row.started_at or now
         stats = GenerationStats(
