@@ -41,9 +41,14 @@ def run_session(session: Any, joins: dict[int, list[GenerationRequest]]) -> dict
     return finished
 
 
-def test_requests_joining_a_running_batch_write_what_they_write_alone(tiny_backend: Any) -> None:
+@pytest.mark.parametrize("fusable", [True, False], ids=["one-pass", "separate-passes"])
+def test_requests_joining_a_running_batch_write_what_they_write_alone(
+    tiny_backend: Any, monkeypatch: pytest.MonkeyPatch, fusable: bool
+) -> None:
+    # Separate passes are what a model whose attention is not SDPA gets.
     reqs = [request(p, max_new_tokens=20 + 7 * i) for i, p in enumerate(PROBLEMS)]
     expected = {r.request_id: alone(tiny_backend, r).text for r in reqs}
+    monkeypatch.setattr(tiny_backend, "fusable", fusable)
     session = tiny_backend.open_batch(3)
     got = run_session(session, {0: reqs[:1], 4: reqs[1:3], 9: reqs[3:]})
     assert {k: f.text for k, f in got.items()} == expected
@@ -171,18 +176,32 @@ def test_a_prompt_longer_than_one_pass_takes_goes_in_the_largest_chunks(
     assert sum(chunks) == prompt_tokens and all(tokens == 40 for tokens in chunks[:-1])
 
 
-def test_prompts_arriving_beside_running_rows_are_prefilled_together(
+def recording_fused_passes(backend: Any, monkeypatch: pytest.MonkeyPatch) -> list[list[tuple[int, int]]]:
+    """Record each fused pass's segments, (rows, tokens per row) each, on `backend`."""
+    passes: list[list[tuple[int, int]]] = []
+    forward_fused = backend.forward_fused
+
+    def counted(ids: Any, positions: Any, segments: Any, keep: Any) -> Any:
+        passes.append([(segment.rows, segment.width) for segment in segments])
+        return forward_fused(ids, positions, segments, keep)
+
+    monkeypatch.setattr(backend, "forward_fused", counted)
+    return passes
+
+
+def test_prompts_arriving_beside_running_rows_go_in_the_running_rows_decode_pass(
     tiny_backend: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     reqs = [request(p, max_new_tokens=12 + 4 * i) for i, p in enumerate(PROBLEMS[:4])]
     expected = {r.request_id: alone(tiny_backend, r).text for r in reqs}
     monkeypatch.setattr(tiny_backend, "prefill_chunk", 4096)  # as learned: the three fit one pass
     passes = recording_passes(tiny_backend, monkeypatch)
+    fused = recording_fused_passes(tiny_backend, monkeypatch)
     got = run_session(tiny_backend.open_batch(4), {0: reqs[:1], 3: reqs[1:]})
     assert {k: f.text for k, f in got.items()} == expected
-    widest = max(len(tiny_backend.encode_within_context(r)) for r in reqs[1:])
-    assert (3, widest) in passes, "the three newcomers went in one left-padded pass beside the running row"
-    assert sum(rows > 1 and tokens > 1 for rows, tokens in passes) == 1
+    lengths = [len(tiny_backend.encode_within_context(r)) for r in reqs[1:]]
+    assert fused == [[(1, 1), *((1, n) for n in lengths)]], "one pass: the running row's token and the three prompts"
+    assert [tokens for _, tokens in passes[1:]] == [1] * (len(passes) - 1), "besides it, only decode steps"
 
 
 def test_a_short_prompt_behind_a_long_one_takes_turns_with_its_chunks(
