@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -53,18 +54,34 @@ def test_the_printed_resume_command_finishes_with_the_original_settings(tmp_path
     assert settings[0]["top_k"] == 4 and settings[0]["mode"] == "math" and settings[0]["model"] == "demo"
 
 
-def _started(tmp_path: Path, kept: int = 1) -> Path:
-    problem_set(tmp_path / "set.jsonl", 3, seed=22)
-    out = tmp_path / "out.jsonl"
-    first = runner.invoke(app, ["batch", str(tmp_path / "set.jsonl"), "-o", str(out), *SETTINGS])
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory: pytest.TempPathFactory, module_user_dirs: None) -> tuple[str, list[str]]:
+    """One finished run of a 3-problem set with SETTINGS: the problem file and its result lines, which
+    each test copies into its own folder (a run's results do not name the folder it ran in)."""
+    folder = tmp_path_factory.mktemp("finished")
+    problem_set(folder / "set.jsonl", 3, seed=22)
+    out = folder / "out.jsonl"
+    first = runner.invoke(app, ["batch", str(folder / "set.jsonl"), "-o", str(out), *SETTINGS])
     assert first.exit_code == 0, first.stderr
-    lines = out.read_text().splitlines()
-    out.write_text("\n".join(lines[:kept]) + "\n")  # as if interrupted after `kept` results
-    return out
+    return (folder / "set.jsonl").read_text(), out.read_text().splitlines()
 
 
-def test_resume_with_no_options_reuses_the_files_settings(tmp_path: Path) -> None:
-    out = _started(tmp_path)
+@pytest.fixture
+def started(finished: tuple[str, list[str]], tmp_path: Path) -> Callable[..., Path]:
+    """started(kept=1): the finished run in tmp_path, as if interrupted after `kept` results."""
+
+    def start(kept: int = 1) -> Path:
+        problems, lines = finished
+        (tmp_path / "set.jsonl").write_text(problems)
+        out = tmp_path / "out.jsonl"
+        out.write_text("\n".join(lines[:kept]) + "\n")
+        return out
+
+    return start
+
+
+def test_resume_with_no_options_reuses_the_files_settings(tmp_path: Path, started: Callable[..., Path]) -> None:
+    out = started()
     resumed = runner.invoke(app, ["batch", str(tmp_path / "set.jsonl"), "-o", str(out), "--resume"])
     assert resumed.exit_code == 0, resumed.stderr
     settings = [r["settings"] for r in results(out)]
@@ -78,9 +95,9 @@ def test_resume_with_no_options_reuses_the_files_settings(tmp_path: Path) -> Non
      ("--top-k", "0", "--top-k"), ("--think-budget", "5", "--think-budget"), ("--loop-guard", "off", "--loop-guard")],
 )  # fmt: skip
 def test_resume_with_other_settings_is_refused_naming_the_difference(
-    tmp_path: Path, flag: str, value: str, named: str
+    tmp_path: Path, started: Callable[..., Path], flag: str, value: str, named: str
 ) -> None:
-    out = _started(tmp_path)
+    out = started()
     kept = out.read_text()
     resumed = runner.invoke(app, ["batch", str(tmp_path / "set.jsonl"), "-o", str(out), "--resume", flag, value])
     assert resumed.exit_code == 2
@@ -89,8 +106,8 @@ def test_resume_with_other_settings_is_refused_naming_the_difference(
     assert out.read_text() == kept
 
 
-def test_resume_with_the_same_settings_given_again_is_fine(tmp_path: Path) -> None:
-    out = _started(tmp_path)
+def test_resume_with_the_same_settings_given_again_is_fine(tmp_path: Path, started: Callable[..., Path]) -> None:
+    out = started()
     resumed = runner.invoke(app, ["batch", str(tmp_path / "set.jsonl"), "-o", str(out), "--resume", *SETTINGS])
     assert resumed.exit_code == 0, resumed.stderr
     assert len(results(out)) == 3
@@ -141,8 +158,10 @@ def _legacy(out: Path, drop: str) -> None:
 
 @pytest.mark.parametrize("drop", ["all", "last", "mixed"])
 @pytest.mark.parametrize("extra", [[], ["-t", "0.9", "--max-tokens", "60"]])
-def test_resume_refuses_a_file_whose_settings_are_unknown_or_mixed(tmp_path: Path, drop: str, extra: list[str]) -> None:
-    out = _started(tmp_path, kept=2)
+def test_resume_refuses_a_file_whose_settings_are_unknown_or_mixed(
+    tmp_path: Path, started: Callable[..., Path], drop: str, extra: list[str]
+) -> None:
+    out = started(kept=2)
     _legacy(out, drop)
     kept = out.read_text()
     argv = ["batch", str(tmp_path / "set.jsonl"), "-o", str(out), "--resume", *extra]
@@ -155,8 +174,8 @@ def test_resume_refuses_a_file_whose_settings_are_unknown_or_mixed(tmp_path: Pat
     assert len(results(out)) == 3
 
 
-def test_include_thinking_is_part_of_the_settings(tmp_path: Path) -> None:
-    out = _started(tmp_path)
+def test_include_thinking_is_part_of_the_settings(tmp_path: Path, started: Callable[..., Path]) -> None:
+    out = started()
     assert all(r["settings"]["include_thinking"] is False for r in results(out))
     kept = out.read_text()
     resumed = runner.invoke(
@@ -165,8 +184,8 @@ def test_include_thinking_is_part_of_the_settings(tmp_path: Path) -> None:
     assert resumed.exit_code == 2 and "--include-thinking" in resumed.stderr and out.read_text() == kept
 
 
-def test_a_refusal_names_the_options_as_written(tmp_path: Path) -> None:
-    out = _started(tmp_path)
+def test_a_refusal_names_the_options_as_written(tmp_path: Path, started: Callable[..., Path]) -> None:
+    out = started()
     _legacy(out, "none")
     resumed = runner.invoke(app, ["batch", str(tmp_path / "set.jsonl"), "-o", str(out), "--resume", "-t", "0.5"])
     assert "--temperature 0.3, not --temperature 0.5" in resumed.stderr, resumed.stderr

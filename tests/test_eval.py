@@ -149,20 +149,23 @@ def test_each_registered_benchmark_runs_the_cards_problem_set(tmp_path: Path) ->
     env = {**os.environ, "HF_HOME": str(tmp_path / "hf"), "HF_TOKEN": "hf_fake"}
     env.pop("HF_HUB_OFFLINE", None)
     repos = build_card_sized(tmp_path / "repos")
+    runs = tmp_path / "runs"
     with FakeHub(repos) as hub:
         env["HF_ENDPOINT"] = hub.url
+        # One `vibe eval` for every benchmark (a folder each under -o): each is selected, counted and
+        # recorded on its own, as a run of it alone is, without starting a process per benchmark.
+        run = vibe("eval", *CARD_COUNTS, "--model", "demo", "-k", "1", "--limit", "1", "--max-tokens", "20", "-o",
+                   str(runs), env=env)  # fmt: skip
+        assert run.returncode == 0, run.stderr
+        assert "warning" not in run.stderr, run.stderr
         for name, count in CARD_COUNTS.items():
-            out = tmp_path / name
-            run = vibe("eval", name, "--model", "demo", "-k", "1", "--limit", "1", "--max-tokens", "20", "-o",
-                       str(out), env=env)  # fmt: skip
-            assert run.returncode == 0, (name, run.stderr)
-            assert "warning" not in run.stderr, (name, run.stderr)
-            manifest = json.loads((out / "run.json").read_text())
+            manifest = json.loads((runs / name / "run.json").read_text())
             assert manifest["source"]["problems_in_set"] == count, name
             assert (manifest["protocol"]["name"], manifest["grader"]) == ("vibethinker-1.5b", "card"), name
-        gpqa = json.loads((tmp_path / "gpqa-diamond" / "run.json").read_text())
+            assert manifest["benchmark"] == name
+        gpqa = json.loads((runs / "gpqa-diamond" / "run.json").read_text())
         assert gpqa["source"]["choices"] == "card"
-        assert json.loads((tmp_path / "livecodebench-v5" / "run.json").read_text())["source"]["release"] == "release_v5"
+        assert json.loads((runs / "livecodebench-v5" / "run.json").read_text())["source"]["release"] == "release_v5"
     # One problem too many (a row of release_v5's window added to test5): the count is checked.
     lcb = repos["livecodebench/code_generation_lite"] / "test5.jsonl"
     lcb.write_text(lcb.read_text() + json.dumps(lcb_row("extra", "2024-12-30")) + "\n")

@@ -118,13 +118,18 @@ def test_slash_completion() -> None:
     assert complete("plain text") == []
 
 
+# pexpect's terminal never answers prompt-toolkit's cursor-position requests, as a real one does at once:
+# without this, prompt-toolkit waits a second for the answer at every prompt and at the exit.
+NO_CPR = {"PROMPT_TOOLKIT_NO_CPR": "1"}
+
+
 @pytest.mark.skipif(sys.platform == "win32", reason="pseudo-terminals are POSIX")
 def test_real_terminal_answer_cancel_continue_exit(tiny_model_dir: Path, tmp_path: Path) -> None:
     """vibe repl under a pseudo-terminal: an answer, Ctrl-C cancels a runaway one, the session goes on,
     Ctrl-D exits 0. The random tiny model never stops by itself, so the cancel is real."""
     import pexpect
 
-    env = {**os.environ, "XDG_STATE_HOME": str(tmp_path), "TERM": "xterm", "NO_COLOR": "1"}
+    env = {**os.environ, "XDG_STATE_HOME": str(tmp_path), "TERM": "xterm", "NO_COLOR": "1", **NO_CPR}
     args = ["-m", "vibecli", "repl", "--model", str(tiny_model_dir), "--think", "hide", "--loop-guard", "off"]
     child = pexpect.spawn(sys.executable, args, env=env, encoding="utf-8", timeout=60, dimensions=(40, 120))
     child.expect(">>>")  # input typed before prompt-toolkit takes the terminal would be garbled
@@ -164,7 +169,7 @@ def test_the_demo_answers_a_follow_up_question(tmp_path: Path) -> None:
     """A newcomer's first session: the second question is answered, not the first one again."""
     import pexpect
 
-    env = {**os.environ, "XDG_STATE_HOME": str(tmp_path), "TERM": "xterm", "NO_COLOR": "1"}
+    env = {**os.environ, "XDG_STATE_HOME": str(tmp_path), "TERM": "xterm", "NO_COLOR": "1", **NO_CPR}
     args = ["-m", "vibecli", "repl", "--model", "demo", "--think", "hide"]
     child = pexpect.spawn(sys.executable, args, env=env, encoding="utf-8", timeout=60, dimensions=(40, 120))
     child.expect(">>>")

@@ -19,7 +19,8 @@ from pathlib import Path
 import pytest
 from procfs import descendants, stat
 
-from vibecli.verify.sandbox import Limits, SandboxUnavailable, isolation, run_python
+from vibecli.verify import sandbox
+from vibecli.verify.sandbox import Isolation, Limits, SandboxUnavailable, isolation, run_python
 
 LIMITS = Limits(wall_s=3, cpu_s=2, memory_mb=256, processes=32)
 REPO = Path(__file__).resolve().parents[1]
@@ -37,10 +38,25 @@ def path_without(tmp_path: Path, hidden: tuple[str, ...]) -> str:
     return str(folder)
 
 
+@pytest.fixture(scope="session")
+def path_without_bwrap(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """Made once: a PATH of links to every program (over a thousand) takes a while to build."""
+    return path_without(tmp_path_factory.mktemp("path"), ("bwrap",))
+
+
+_PROBED: dict[Isolation, bool] = {}
+
+
 @pytest.fixture(params=["bubblewrap", "namespaces"])
-def method(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[str]:
+def method(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, path_without_bwrap: str) -> Iterator[str]:
     if request.param == "namespaces":
-        monkeypatch.setenv("PATH", path_without(tmp_path, ("bwrap",)))
+        monkeypatch.setenv("PATH", path_without_bwrap)
+    # isolation() still picks the method from what PATH holds, but each way is probed (a sandbox run)
+    # once per test process rather than once per test: the answer does not change while the tests run.
+    probe = sandbox._probe
+    monkeypatch.setattr(
+        sandbox, "_probe", lambda how: _PROBED[how] if how in _PROBED else _PROBED.setdefault(how, probe(how))
+    )
     isolation.cache_clear()
     if isolation().method != request.param:
         isolation.cache_clear()

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 from procfs import processes
-from test_sandbox import method  # noqa: F401 - the fixture: bubblewrap, then namespaces
+from test_sandbox import method, path_without_bwrap  # noqa: F401 - the fixture: bubblewrap, then namespaces
 
 from vibecli.verify.code import IOCase, run_assert_tests, run_io_tests
 from vibecli.verify.sandbox import NOBODY, Limits
@@ -273,7 +273,7 @@ def scene(tmp_path: Path) -> Iterator[Scene]:
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen()
-    listener.settimeout(0.2)
+    listener.settimeout(0.05)  # how long the teardown waits for the accepting thread
     made.port = listener.getsockname()[1]
     stop = threading.Event()
 
@@ -337,7 +337,9 @@ def test_the_attack_is_contained_and_never_passes(attack: Attack, method: str, s
     if attack.kind == "asserts":
         results = run_assert_tests(source, ASSERT_TESTS, limits=LIMITS, entry_point="add")
     else:
-        results = run_io_tests(source, IO_CASES, limits=LIMITS)
+        # One case: each case is a sandbox of its own running the same attack, so two more would repeat
+        # it, at up to the 3 s limit each (a correct solution's cases are run in full below).
+        results = run_io_tests(source, IO_CASES[:1], limits=LIMITS)
     elapsed = time.monotonic() - started
     assert not all(r.verdict == "passed" for r in results), f"{attack.name} passed: {results}"
     assert attack.contained(scene), f"{attack.name} got out"
