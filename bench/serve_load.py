@@ -86,7 +86,13 @@ def start(name: str, model: Path, concurrency: int) -> Server:
         command = [sys.executable, "-m", "vibecli", "serve", "--model", str(model), "--port", str(port), "--quiet",
                    "--device", "cpu", "--concurrency", str(concurrency), "--max-queue", "1024"]  # fmt: skip
     else:
-        command = [str(Path(sys.executable).with_name("transformers")), "serve", str(model), "--port", str(port),
+        # transformers' own CLI, with the subnormal-float flush vibe's engine sets on CPU, so that
+        # both sides compute alike and the comparison is of the servers.
+        launch = (
+            "import sys, torch; torch.set_flush_denormal(True); "
+            "from transformers.cli.transformers import main; sys.argv[0] = 'transformers'; sys.exit(main())"
+        )
+        command = [sys.executable, "-c", launch, "serve", str(model), "--port", str(port),
                    "--host", "127.0.0.1", "--device", "cpu"]  # fmt: skip
         if name == "transformers-cb":
             command.append("--continuous-batching")
