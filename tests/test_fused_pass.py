@@ -73,6 +73,21 @@ def test_one_pass_gives_the_logits_and_caches_of_the_separate_passes(tiny_backen
     assert backend._model.config._attn_implementation == "sdpa"
 
 
+def test_an_ordinary_pass_during_the_switch_computes_as_sdpa(tiny_backend: Any) -> None:
+    # Another thread may run a plain pass while a fused one holds the model's attention setting.
+    import torch
+
+    from vibecli.engine.transformers_fused import _attention
+
+    ids = torch.tensor([tiny_backend.encode_within_context(request(PROBLEMS[1]))])
+    positions = torch.arange(ids.shape[1])[None]
+    expected = tiny_backend.forward(ids, None, positions, tiny_backend.new_cache())
+    tiny_backend.forward_fused([5], [0], [fused.chunk_segment(tiny_backend.new_cache(), 0, 1, "cpu")], [0])
+    with _attention(tiny_backend._model.config, fused.FUSED):
+        got = tiny_backend.forward(ids, None, positions, tiny_backend.new_cache())
+    torch.testing.assert_close(got, expected)
+
+
 def test_the_attention_setting_is_restored_when_the_pass_fails(tiny_backend: Any) -> None:
     broken = fused.Segment(1, 1, cache=object(), mask=None)  # a cache that cannot take keys
     with pytest.raises(AttributeError):

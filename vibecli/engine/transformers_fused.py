@@ -9,7 +9,8 @@ running rows' shared left-padded one, a newcomer's own), through the model's own
 function (SDPA), with its own mask. No segment sees another's keys, so no work goes to them.
 
 The model's attention is switched to `FUSED` for the length of that pass only (`fused_forward`);
-every other pass runs as transformers loads it.
+every other pass runs as transformers loads it, and one that another thread runs meanwhile gets
+SDPA's mask and attention through `FUSED` unchanged.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
     from vibecli.engine.transformers_rows import Row
 
 FUSED = "vibe_fused"
-_switch = threading.Lock()  # the attention setting belongs to the model, shared by every thread
+_switch = threading.Lock()  # one fused pass at a time: the attention setting belongs to the model
 
 
 @dataclass(frozen=True)
@@ -98,9 +99,12 @@ def fused_forward(
 ) -> torch.Tensor:
     """One pass over the packed `ids` [1, tokens] at `positions`; the logits of positions `keep`,
     one row each. Every segment's cache takes its tokens."""
+    from transformers.masking_utils import ALL_MASK_ATTENTION_FUNCTIONS, AttentionMaskInterface
     from transformers.modeling_utils import ALL_ATTENTION_FUNCTIONS, AttentionInterface
 
     AttentionInterface.register(FUSED, _fused_attention)
+    # Another thread's ordinary pass during the switch builds SDPA's mask and gets SDPA's attention.
+    AttentionMaskInterface.register(FUSED, ALL_MASK_ATTENTION_FUNCTIONS["sdpa"])
     config = model.config
     with _switch, _attention(config, FUSED) as own:
         plan = Plan(tuple(segments), ALL_ATTENTION_FUNCTIONS[own])
@@ -130,11 +134,14 @@ def _attention(config: Any, name: str) -> Iterator[str]:
 
 
 def _fused_attention(
-    module: Any, query: torch.Tensor, key: torch.Tensor, value: torch.Tensor, plan: Plan, **kwargs: Any
+    module: Any, query: torch.Tensor, key: torch.Tensor, value: torch.Tensor, plan: Plan | Any, **kwargs: Any
 ) -> tuple[torch.Tensor, None]:
     """transformers' attention protocol: [1, heads, tokens, dim] in, [1, tokens, heads, dim] out."""
     import torch
+    from transformers.modeling_utils import ALL_ATTENTION_FUNCTIONS
 
+    if not isinstance(plan, Plan):  # an ordinary pass (another thread's) while the switch is on
+        return ALL_ATTENTION_FUNCTIONS["sdpa"](module, query, key, value, plan, **kwargs)  # type: ignore[no-any-return]
     outputs, start = [], 0
     for segment in plan.segments:
         end = start + segment.rows * segment.width
