@@ -211,11 +211,7 @@ class TransformersBatch:
             row.prefilled, budget, spent = end, budget - take, spent + take
             if row.prefilled < len(row.ids):
                 break
-            self._prefilling.popleft()
-            row.length, row.ids = row.prefilled, []
-            if self._emit(row, self._pick(row, logits[0:1]), out):
-                self._join([row], row.cache, torch_ones(1, row.length, self._backend.device))
-            row.cache = None
+            self._start_decoding(row, self._pick(row, logits[0:1]), out)
         if self._running:
             self._learn_speed(spent, time.perf_counter() - started)
 
@@ -231,7 +227,8 @@ class TransformersBatch:
         self._mask = torch.cat([self._mask, torch_ones(len(running), 1, device)], dim=1)
         pieces = pick_pieces(self._prefilling, min(self._backend.prefill_chunk, MAX_CHUNK))
         for row, _ in pieces:
-            row.cache = row.cache or self._backend.new_cache()
+            if row.cache is None:
+                row.cache = self._backend.new_cache()
         packed = fused.pack(running, self._cache, self._mask, pieces, device)
         started = time.perf_counter()
         try:
@@ -252,11 +249,16 @@ class TransformersBatch:
             row.prefilled = end
         done = [row for row, end in pieces if end == len(row.ids)]
         for row, token in zip(done, self._pick_rows(done, logits[len(running) :]), strict=True):
-            self._prefilling.remove(row)
-            row.length, row.ids = row.prefilled, []
-            if self._emit(row, token, out):
-                self._join([row], row.cache, torch_ones(1, row.length, device))
-            row.cache = None
+            self._start_decoding(row, token, out)
+
+    def _start_decoding(self, row: Row, token: int, out: Emitted) -> None:
+        """A row whose prompt is now in its own cache leaves the prefill queue, takes its first
+        token and, unless that ends it, joins the running rows with its cache."""
+        self._prefilling.remove(row)
+        row.length, row.ids = row.prefilled, []
+        if self._emit(row, token, out):
+            self._join([row], row.cache, torch_ones(1, row.length, self._backend.device))
+        row.cache = None
 
     def _learn_speed(self, tokens: int, seconds: float) -> None:
         """Size the next passes beside running rows from this one's speed (kept by the backend)."""

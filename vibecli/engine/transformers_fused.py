@@ -15,6 +15,7 @@ SDPA's mask and attention through `FUSED` unchanged.
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -99,12 +100,9 @@ def fused_forward(
 ) -> torch.Tensor:
     """One pass over the packed `ids` [1, tokens] at `positions`; the logits of positions `keep`,
     one row each. Every segment's cache takes its tokens."""
-    from transformers.masking_utils import ALL_MASK_ATTENTION_FUNCTIONS, AttentionMaskInterface
-    from transformers.modeling_utils import ALL_ATTENTION_FUNCTIONS, AttentionInterface
+    from transformers.modeling_utils import ALL_ATTENTION_FUNCTIONS
 
-    AttentionInterface.register(FUSED, _fused_attention)
-    # Another thread's ordinary pass during the switch builds SDPA's mask and gets SDPA's attention.
-    AttentionMaskInterface.register(FUSED, ALL_MASK_ATTENTION_FUNCTIONS["sdpa"])
+    _register()
     config = model.config
     with _switch, _attention(config, FUSED) as own:
         plan = Plan(tuple(segments), ALL_ATTENTION_FUNCTIONS[own])
@@ -121,6 +119,17 @@ def fused_forward(
 def can_fuse(model: Any) -> bool:
     """Only SDPA is known to take the segments' masks as they are built here."""
     return model.config._attn_implementation == "sdpa" and set(model.config.layer_types) == {"full_attention"}
+
+
+@functools.cache
+def _register() -> None:
+    """Make `FUSED` a name transformers knows, once per process."""
+    from transformers.masking_utils import ALL_MASK_ATTENTION_FUNCTIONS, AttentionMaskInterface
+    from transformers.modeling_utils import AttentionInterface
+
+    AttentionInterface.register(FUSED, _fused_attention)
+    # Another thread's ordinary pass during the switch builds SDPA's mask and gets SDPA's attention.
+    AttentionMaskInterface.register(FUSED, ALL_MASK_ATTENTION_FUNCTIONS["sdpa"])
 
 
 @contextmanager
